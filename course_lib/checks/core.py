@@ -1,0 +1,214 @@
+"""The building blocks of every visible check.
+
+A check runs the student's function on exactly known cases or on properties
+every correct answer has, and either prints one short success line or raises
+:class:`CheckFailed` with a message that says what was expected, what came,
+where, and the likely bug and its fix.
+
+Visible checks teach; they never grade. The grader judges observations out of
+the student's kernel (see :mod:`course_lib.observe`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, NoReturn
+
+import numpy as np
+
+from course_lib.config import is_fast
+
+__all__ = [
+    "CheckFailed",
+    "RewardCriterionNotMet",
+    "check_reward",
+    "expect",
+    "expect_close",
+    "expect_shape",
+    "fail",
+    "passed",
+    "skipped",
+    "to_numpy",
+]
+
+
+class CheckFailed(AssertionError):
+    """A visible check found a wrong answer.
+
+    Attributes:
+        check: the name of the check that failed.
+        problem: one sentence on what is wrong.
+        expected, got: the values compared (``None`` when not meaningful).
+        where: where the first difference is (an index, an input case).
+        hint: the likely bug and how to fix it.
+    """
+
+    def __init__(
+        self,
+        check: str,
+        problem: str,
+        *,
+        expected: Any = None,
+        got: Any = None,
+        where: str | None = None,
+        hint: str | None = None,
+    ) -> None:
+        self.check = check
+        self.problem = problem
+        self.expected = expected
+        self.got = got
+        self.where = where
+        self.hint = hint
+        super().__init__(self._format())
+
+    def _format(self) -> str:
+        lines = [f"[{self.check}] {self.problem}"]
+        if self.expected is not None:
+            lines.append(f"  expected: {_short(self.expected)}")
+        if self.got is not None:
+            lines.append(f"  got:      {_short(self.got)}")
+        if self.where:
+            lines.append(f"  where:    {self.where}")
+        if self.hint:
+            lines.append(f"  likely bug: {self.hint}")
+        return "\n".join(lines)
+
+
+class RewardCriterionNotMet(CheckFailed):
+    """A trained policy evaluated below the notebook's reward criterion."""
+
+
+def _short(value: Any, limit: int = 300) -> str:
+    if isinstance(value, np.ndarray):
+        text = np.array2string(value, precision=5, threshold=12)
+    else:
+        text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def passed(check: str, detail: str = "") -> None:
+    """Print the one-line success message of a check."""
+    print(f"✔ {check} passed" + (f": {detail}" if detail else ""))
+
+
+def skipped(check: str, reason: str) -> None:
+    """Print that a check was skipped, and why."""
+    print(f"⏭ {check} skipped: {reason}")
+
+
+def fail(check: str, problem: str, **details: Any) -> NoReturn:
+    """Raise :class:`CheckFailed`; keyword arguments as in its constructor."""
+    raise CheckFailed(check, problem, **details)
+
+
+def to_numpy(value: Any) -> np.ndarray:
+    """Turn a tensor, array, list or number into a float64 numpy array.
+
+    Examples:
+        >>> import torch
+        >>> to_numpy(torch.tensor([1.0, 2.0]))
+        array([1., 2.])
+    """
+    if hasattr(value, "detach"):
+        value = value.detach().cpu().numpy()
+    return np.asarray(value, dtype=np.float64)
+
+
+def expect(check: str, condition: bool, problem: str, **details: Any) -> None:
+    """Fail with ``problem`` unless ``condition`` holds."""
+    if not condition:
+        fail(check, problem, **details)
+
+
+def expect_shape(
+    check: str, what: str, value: Any, shape: Sequence[int], *, hint: str | None = None
+) -> None:
+    """Fail unless ``value`` (tensor or array) has exactly ``shape``.
+
+    Examples:
+        >>> import numpy as np
+        >>> expect_shape("demo", "values", np.zeros((4, 1)), (4,))
+        Traceback (most recent call last):
+        ...
+        course_lib.checks.core.CheckFailed: [demo] values has the wrong shape.
+          expected: (4,)
+          got:      (4, 1)
+    """
+    got = tuple(getattr(value, "shape", np.shape(value)))
+    if got != tuple(shape):
+        fail(check, f"{what} has the wrong shape.", expected=tuple(shape), got=got, hint=hint)
+
+
+def expect_close(
+    check: str,
+    what: str,
+    got: Any,
+    expected: Any,
+    *,
+    atol: float = 1e-5,
+    rtol: float = 1e-5,
+    hint: str | None = None,
+    case: str | None = None,
+) -> None:
+    """Fail unless ``got`` matches ``expected`` elementwise within tolerance.
+
+    The message names the first mismatching index and the largest absolute error.
+
+    Examples:
+        >>> expect_close("demo", "returns", [1.0, 2.0, 3.5], [1.0, 2.0, 3.0])
+        Traceback (most recent call last):
+        ...
+        course_lib.checks.core.CheckFailed: [demo] returns are wrong at index 2 (largest error 0.5).
+          expected: [1. 2. 3.]
+          got:      [1.  2.  3.5]
+    """
+    got_arr = to_numpy(got)
+    exp_arr = to_numpy(expected)
+    if got_arr.shape != exp_arr.shape:
+        fail(
+            check,
+            f"{what} have the wrong shape.",
+            expected=exp_arr.shape,
+            got=got_arr.shape,
+            where=case,
+            hint=hint,
+        )
+    if not np.all(np.isfinite(got_arr)):
+        bad = tuple(int(i) for i in np.argwhere(~np.isfinite(got_arr))[0])
+        fail(check, f"{what} contain NaN or inf (first at index {_idx(bad)}).", where=case, hint=hint)
+    close = np.isclose(got_arr, exp_arr, atol=atol, rtol=rtol)
+    if not np.all(close):
+        first = tuple(int(i) for i in np.argwhere(~close)[0])
+        err = float(np.max(np.abs(got_arr - exp_arr)))
+        fail(
+            check,
+            f"{what} are wrong at index {_idx(first)} (largest error {err:.4g}).",
+            expected=exp_arr,
+            got=got_arr,
+            where=case,
+            hint=hint,
+        )
+
+
+def _idx(index: tuple[int, ...]) -> str:
+    return str(index[0]) if len(index) == 1 else str(index)
+
+
+def check_reward(check: str, mean_return: float, threshold: float, *, n_episodes: int) -> None:
+    """Compare an evaluation's mean return with the notebook's criterion.
+
+    In fast mode (``COURSE_LIB_FAST=1``) the budgets are too small to reach the
+    criterion, so the check reports that it was skipped instead of failing.
+    """
+    if is_fast():
+        skipped(check, f"fast mode (mean return {mean_return:.1f}, criterion {threshold:g})")
+        return
+    if not mean_return >= threshold:
+        raise RewardCriterionNotMet(
+            check,
+            f"the trained policy averages {mean_return:.1f} over {n_episodes} evaluation "
+            f"episodes, below the criterion {threshold:g}.",
+            hint="train longer, check the learning rate, or look at the learning curve for a "
+            "collapse after a good stretch (keep the best checkpoint).",
+        )
+    passed(check, f"mean return {mean_return:.1f} >= {threshold:g} over {n_episodes} episodes")
