@@ -25,6 +25,7 @@ __all__ = [
     "expect",
     "expect_close",
     "expect_shape",
+    "expect_values",
     "fail",
     "passed",
     "skipped",
@@ -130,13 +131,13 @@ def expect_shape(
         >>> expect_shape("demo", "values", np.zeros((4, 1)), (4,))
         Traceback (most recent call last):
         ...
-        course_lib.checks.core.CheckFailed: [demo] values has the wrong shape.
+        course_lib.checks.core.CheckFailed: [demo] values: wrong shape.
           expected: (4,)
           got:      (4, 1)
     """
     got = tuple(getattr(value, "shape", np.shape(value)))
     if got != tuple(shape):
-        fail(check, f"{what} has the wrong shape.", expected=tuple(shape), got=got, hint=hint)
+        fail(check, f"{what}: wrong shape.", expected=tuple(shape), got=got, hint=hint)
 
 
 def expect_close(
@@ -155,10 +156,10 @@ def expect_close(
     The message names the first mismatching index and the largest absolute error.
 
     Examples:
-        >>> expect_close("demo", "returns", [1.0, 2.0, 3.5], [1.0, 2.0, 3.0])
+        >>> expect_close("demo", "G", [1.0, 2.0, 3.5], [1.0, 2.0, 3.0])
         Traceback (most recent call last):
         ...
-        course_lib.checks.core.CheckFailed: [demo] returns are wrong at index 2 (largest error 0.5).
+        course_lib.checks.core.CheckFailed: [demo] G: wrong value at index 2 (largest error 0.5).
           expected: [1. 2. 3.]
           got:      [1.  2.  3.5]
     """
@@ -167,7 +168,7 @@ def expect_close(
     if got_arr.shape != exp_arr.shape:
         fail(
             check,
-            f"{what} have the wrong shape.",
+            f"{what}: wrong shape.",
             expected=exp_arr.shape,
             got=got_arr.shape,
             where=case,
@@ -175,14 +176,14 @@ def expect_close(
         )
     if not np.all(np.isfinite(got_arr)):
         bad = tuple(int(i) for i in np.argwhere(~np.isfinite(got_arr))[0])
-        fail(check, f"{what} contain NaN or inf (first at index {_idx(bad)}).", where=case, hint=hint)
+        fail(check, f"{what}: NaN or inf (first at index {_idx(bad)}).", where=case, hint=hint)
     close = np.isclose(got_arr, exp_arr, atol=atol, rtol=rtol)
     if not np.all(close):
         first = tuple(int(i) for i in np.argwhere(~close)[0])
         err = float(np.max(np.abs(got_arr - exp_arr)))
         fail(
             check,
-            f"{what} are wrong at index {_idx(first)} (largest error {err:.4g}).",
+            f"{what}: wrong value at index {_idx(first)} (largest error {err:.4g}).",
             expected=exp_arr,
             got=got_arr,
             where=case,
@@ -212,3 +213,43 @@ def check_reward(check: str, mean_return: float, threshold: float, *, n_episodes
             "collapse after a good stretch (keep the best checkpoint).",
         )
     passed(check, f"mean return {mean_return:.1f} >= {threshold:g} over {n_episodes} episodes")
+
+
+def expect_values(
+    check: str,
+    what: str,
+    got: Any,
+    expected: Any,
+    *,
+    mistakes: Sequence[tuple[Any, str]] = (),
+    hint: str | None = None,
+    case: str | None = None,
+    atol: float = 1e-5,
+    rtol: float = 1e-5,
+) -> None:
+    """Like :func:`expect_close`, but a wrong answer that equals a known mistake names it.
+
+    Args:
+        mistakes: pairs ``(wrong_values, hint)``: what a typical bug produces on this case,
+            and the fix. The first one that matches ``got`` becomes the hint.
+
+    Examples:
+        >>> expect_values("demo", "G", [1.0, 0.5], [1.5, 1.0],
+        ...               mistakes=[([1.0, 0.5], "accumulate from the end")])
+        Traceback (most recent call last):
+        ...
+        course_lib.checks.core.CheckFailed: [demo] G: wrong value at index 0 (largest error 0.5).
+          expected: [1.5 1. ]
+          got:      [1.  0.5]
+          likely bug: accumulate from the end
+    """
+    got_arr = to_numpy(got)
+    for wrong, why in mistakes:
+        wrong_arr = to_numpy(wrong)
+        if wrong_arr.shape == got_arr.shape and np.allclose(
+            got_arr, wrong_arr, atol=atol, rtol=rtol
+        ):
+            if not np.allclose(wrong_arr, to_numpy(expected), atol=atol, rtol=rtol):
+                hint = why
+                break
+    expect_close(check, what, got_arr, expected, atol=atol, rtol=rtol, hint=hint, case=case)

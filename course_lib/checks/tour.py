@@ -39,7 +39,10 @@ def _call_run_episode(run_episode: RunEpisode, env: ToyEnv, policy: Callable, se
 
 
 def check_run_episode(run_episode: RunEpisode) -> None:
-    """Check ``run_episode(env, policy, seed) -> (total_reward, n_steps, terminated, truncated)``."""
+    """Check ``run_episode(env, policy, seed)``.
+
+    It must return ``(total_reward, n_steps, terminated, truncated)``.
+    """
     name = "check_run_episode"
 
     # Case 1: the episode terminates on step 3, before its time limit of 10.
@@ -81,7 +84,7 @@ def check_run_episode(run_episode: RunEpisode) -> None:
     )
     expect_close(
         name,
-        "total_reward",
+        "total rewards",
         [total],
         [6.0],
         hint="add the reward of every step, including the last one (2 per step here).",
@@ -95,14 +98,15 @@ def check_run_episode(run_episode: RunEpisode) -> None:
         got=(terminated, truncated),
         hint="return the terminated and truncated of the final env.step call.",
     )
-    first_obs = seen[0] if seen else None
+    counters = [int(o[0]) for o in seen]
     expect(
         name,
-        len(seen) == 3 and first_obs is not None and first_obs[0] == 0 and first_obs[1] == 7,
+        counters == [0, 1, 2] and all(o[1] == 7 for o in seen),
         "the policy was not called once per step on the current observation.",
-        expected="3 calls, the first on the observation returned by reset",
-        got=f"{len(seen)} calls, first observation {first_obs}",
-        hint="call `action = policy(obs)` each step and set `obs` to the next observation.",
+        expected="3 calls, on the observations of reset, step 1 and step 2 (counters [0, 1, 2])",
+        got=f"{len(seen)} calls, on observations with counters {counters}",
+        hint="call `action = policy(obs)` each step, then set `obs` to the observation "
+        "that env.step returned.",
     )
 
     # Case 2: the episode is cut by its time limit (4 steps) and never terminates.
@@ -116,7 +120,7 @@ def check_run_episode(run_episode: RunEpisode) -> None:
         got=f"n_steps={n_steps}, terminated={terminated}, truncated={truncated}",
         hint="stop at `terminated or truncated` and report both flags separately.",
     )
-    expect_close(name, "total_reward", [total], [4.0], case="4 steps of reward 1, truncated")
+    expect_close(name, "total rewards", [total], [4.0], case="4 steps of reward 1, truncated")
     passed(name, "terminated and time-limited episodes both come out right")
 
 
@@ -153,5 +157,5 @@ def check_td_target(td_target: TDTarget) -> None:
             f"reward={reward}, next_value={next_value}, terminated={terminated}, "
             f"truncated={truncated}, gamma={gamma}"
         )
-        expect_close(name, "the TD target", [float(got)], [expected], case=case, hint=why)
+        expect_close(name, "TD targets", [float(got)], [expected], case=case, hint=why)
     passed(name, "terminal, truncated and ordinary steps all give the right target")

@@ -1,0 +1,210 @@
+"""The ``course-lib`` command.
+
+One subcommand per task, each a pair of functions: ``_add_<name>_parser``
+declares its arguments and ``_run_<name>`` does the work and returns the exit
+code. To add a subcommand (grade, export, feedback, ...), write that pair and
+register the first in :data:`_SUBCOMMANDS`.
+
+Exit codes: 0 success, 1 "not up to date" (``release --check``), 2 an error
+(reported on stderr as one paragraph, without a traceback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+__all__ = ["main"]
+
+PROG = "course-lib"
+EXIT_OK, EXIT_STALE, EXIT_ERROR = 0, 1, 2
+
+
+class _UsageError(Exception):
+    """argparse wanted to exit; carries its exit code."""
+
+    def __init__(self, code: int) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+class _Parser(argparse.ArgumentParser):
+    # argparse exits the interpreter on bad usage; main() returns a code instead.
+    def exit(self, status: int = 0, message: str | None = None) -> None:  # type: ignore[override]
+        if message:
+            self._print_message(message, sys.stderr)
+        raise _UsageError(status)
+
+
+def _dir_label(path: Path) -> str:
+    text = path.as_posix()
+    return text if text.endswith("/") else text + "/"
+
+
+# --------------------------------------------------------------------------- release
+
+_DEFAULT_SOURCE = "solutions"
+_DEFAULT_DEST = "notebooks"
+
+
+def _add_release_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "release",
+        help="generate the student notebooks from the instructor notebooks",
+        description=(
+            "Generate student notebooks (solutions stubbed, hidden tests removed, outputs "
+            "cleared, a Colab set-up cell first) from the instructor notebooks."
+        ),
+    )
+    parser.add_argument(
+        "--source",
+        type=Path,
+        default=Path(_DEFAULT_SOURCE),
+        help="folder of instructor notebooks (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--dest",
+        type=Path,
+        default=Path(_DEFAULT_DEST),
+        help="folder of student notebooks (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="write nothing; exit 1 if the student notebooks are not up to date",
+    )
+    parser.add_argument(
+        "--colab-install",
+        metavar="SRC",
+        default=None,
+        help="pip requirement Colab installs course_lib from "
+        "(default: [tool.course-lib] colab-install in pyproject.toml)",
+    )
+    parser.set_defaults(run=_run_release)
+
+
+def _release_command(args: argparse.Namespace) -> str:
+    words = [PROG, "release"]
+    if args.source != Path(_DEFAULT_SOURCE):
+        words += ["--source", str(args.source)]
+    if args.dest != Path(_DEFAULT_DEST):
+        words += ["--dest", str(args.dest)]
+    if args.colab_install is not None:
+        words += ["--colab-install", args.colab_install]
+    return " ".join(shlex.quote(word) for word in words)
+
+
+def _run_release(args: argparse.Namespace) -> int:
+    from course_lib.release import check_course, release_course
+
+    dest = _dir_label(args.dest)
+    if args.check:
+        problems = check_course(args.source, args.dest, colab_install=args.colab_install)
+        if problems:
+            for problem in problems:
+                print(problem)
+            print(f"{dest} is stale: run `{_release_command(args)}` to regenerate.")
+            return EXIT_STALE
+        count = sum(
+            1 for p in args.source.glob("*.ipynb") if p.is_file() and not p.name.startswith(".")
+        )
+        print(f"{dest} is up to date ({count} notebook{'' if count == 1 else 's'})")
+        return EXIT_OK
+    written = release_course(args.source, args.dest, colab_install=args.colab_install, log=print)
+    if not written:
+        print(f"no notebooks in {_dir_label(args.source)}: nothing to release")
+    return EXIT_OK
+
+
+# --------------------------------------------------------------------------- run
+
+
+def _add_run_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "run",
+        help="execute a notebook headless and save its pictures",
+        description=(
+            "Execute a notebook top to bottom in a fresh kernel, write the executed notebook "
+            "and every plot and animation it showed (PNG, GIF) into --out, and print the time "
+            "each cell took."
+        ),
+    )
+    parser.add_argument("notebook", type=Path, help="the .ipynb file to execute")
+    parser.add_argument("--out", type=Path, required=True, help="folder for the results")
+    parser.add_argument(
+        "--timeout", type=int, default=1800, help="seconds allowed per cell (default: %(default)s)"
+    )
+    parser.set_defaults(run=_run_run)
+
+
+def _run_run(args: argparse.Namespace) -> int:
+    from nbclient.exceptions import CellExecutionError
+
+    from course_lib.runner import run_notebook
+
+    print(f"running {args.notebook} ...", flush=True)
+    try:
+        result = run_notebook(args.notebook, args.out, timeout=args.timeout)
+    except CellExecutionError as error:
+        first = str(error).strip().splitlines()
+        print(
+            f"{PROG} run: {args.notebook} failed; the notebook up to the failing cell is in "
+            f"{_dir_label(args.out)}.\n" + "\n".join(first[-12:]),
+            file=sys.stderr,
+        )
+        return EXIT_ERROR
+    slowest = sorted(result.cell_seconds, key=lambda item: -item[1])[:3]
+    print(f"executed in {result.seconds:.1f} s -> {result.executed}")
+    print("slowest cells: " + ", ".join(f"{cell} {sec:.1f} s" for cell, sec in slowest))
+    for path in result.media:
+        print(f"  wrote {path}")
+    return EXIT_OK
+
+
+# --------------------------------------------------------------------------- main
+
+_SUBCOMMANDS: tuple[Callable[[argparse._SubParsersAction], None], ...] = (
+    _add_release_parser,
+    _add_run_parser,
+)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog=PROG,
+        description="Release, check and (later) grade the actor-critic course notebooks.",
+    )
+    subparsers = parser.add_subparsers(
+        title="commands", dest="command", metavar="COMMAND", parser_class=_Parser
+    )
+    for add in _SUBCOMMANDS:
+        add(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``course-lib`` with ``argv`` (default: the process arguments); return the exit code."""
+    from course_lib.release import ReleaseError
+
+    parser = _parser()
+    try:
+        args = parser.parse_args(argv)
+    except _UsageError as error:
+        return error.code
+    if getattr(args, "run", None) is None:
+        parser.print_help(sys.stderr)
+        return EXIT_ERROR
+    try:
+        return args.run(args)
+    except ReleaseError as error:
+        print(f"{PROG} {args.command}: error: {error}", file=sys.stderr)
+    except OSError as error:
+        print(f"{PROG} {args.command}: error: {error}", file=sys.stderr)
+    return EXIT_ERROR
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,76 @@
+"""Progress bars that suit both notebooks and terminals.
+
+:func:`progress` is ``tqdm.auto.tqdm`` with course defaults: a widget bar in
+Jupyter, a text bar elsewhere, and few refreshes when nobody is watching (CI,
+output piped to a file), so logs stay short.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from tqdm.std import tqdm
+
+__all__ = ["progress"]
+
+_INTERACTIVE_INTERVAL = 0.5
+_QUIET_INTERVAL = 5.0
+_FALSE = {"", "0", "false", "no", "off"}
+
+
+def _quiet() -> bool:
+    """True when nobody watches the bar live: ``CI`` is set, or stderr is not a
+    terminal and we are not in a Jupyter kernel."""
+    if os.environ.get("CI", "").strip().lower() not in _FALSE:
+        return True
+    from course_lib.plotting import in_notebook
+
+    if in_notebook():
+        return False
+    try:
+        return not sys.stderr.isatty()
+    except (AttributeError, ValueError):  # stderr is None, replaced, or closed
+        return True
+
+
+def progress(
+    iterable: Iterable[Any] | None = None,
+    *,
+    total: int | None = None,
+    desc: str = "",
+    **kwargs: Any,
+) -> tqdm:
+    """A ``tqdm.auto`` progress bar with course defaults.
+
+    The bar refreshes at most every 0.5 s (``mininterval``), or every 5 s in a
+    non-interactive run (environment variable ``CI`` set, or stderr not a
+    terminal outside Jupyter). Its width follows the window (``dynamic_ncols``).
+
+    Args:
+        iterable: what to iterate over; ``None`` for a manual bar that you
+            advance with ``bar.update(n)``.
+        total: the number of steps, if ``iterable`` has no ``len()``.
+        desc: a label shown before the bar.
+        **kwargs: any other ``tqdm`` argument; overrides the defaults above.
+
+    Returns:
+        The bar (iterate over it, or call ``.update()`` / ``.set_postfix()``).
+
+    Examples:
+        >>> import io
+        >>> list(progress(range(3), desc="demo", file=io.StringIO()))
+        [0, 1, 2]
+        >>> bar = progress(total=10, file=io.StringIO(), mininterval=1.0)
+        >>> bar.total, bar.mininterval
+        (10, 1.0)
+        >>> bar.close()
+    """
+    from tqdm.auto import tqdm
+
+    kwargs.setdefault("mininterval", _QUIET_INTERVAL if _quiet() else _INTERACTIVE_INTERVAL)
+    kwargs.setdefault("dynamic_ncols", True)
+    return tqdm(iterable, total=total, desc=desc, **kwargs)

@@ -1,0 +1,599 @@
+"""The release steps: each turns one aspect of an instructor notebook into its student form.
+
+Every step is a small callable ``step(nb, ctx) -> None`` that mutates ``nb``
+in place (the pipeline hands the steps a deep copy of the source notebook)
+and raises :class:`ReleaseError` when the source is not releasable. The
+pipeline runs them in the order of :data:`STEPS`.
+
+Cell kinds follow nbgrader's cell metadata, schema version 3
+(``cell.metadata["nbgrader"]``):
+
+* solution cell: ``solution=True`` (its solution is replaced by a stub);
+* test cell: ``grade=True, locked=True, points > 0`` (hidden tests removed);
+* given cell: ``locked=True`` only (students may not edit it);
+* free cell: no nbgrader metadata, or all three flags false.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import re
+import tomllib
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import nbformat
+
+from course_lib.release.markers import (
+    BEGIN_HIDDEN,
+    BEGIN_SOLUTION,
+    MarkerError,
+    Region,
+    find_regions,
+    remove_hidden_regions,
+    replace_solution_regions,
+    stub_lines,
+)
+
+__all__ = [
+    "KEPT_CELL_METADATA",
+    "NBGRADER_KEYS",
+    "SETUP_GRADE_ID",
+    "STEPS",
+    "ClearOutputs",
+    "ClearSolutions",
+    "ComputeChecksums",
+    "InsertSetupCell",
+    "MarkGenerated",
+    "ReleaseContext",
+    "ReleaseError",
+    "RemoveHiddenTests",
+    "Step",
+    "StripVolatileMetadata",
+    "ValidateMarkers",
+    "ValidateMetadata",
+    "cell_checksum",
+    "setup_cell_source",
+]
+
+#: grade_id of the set-up cell that :class:`InsertSetupCell` puts first.
+SETUP_GRADE_ID = "setup-colab"
+
+#: Keys an nbgrader (schema 3) cell record may hold. ``checksum`` and
+#: ``cell_type`` are written by nbgrader itself; the release recomputes or drops them.
+NBGRADER_KEYS = frozenset(
+    {"grade", "solution", "locked", "grade_id", "points", "schema_version", "task"}
+    | {"checksum", "cell_type"}
+)
+
+#: The only cell-level metadata a student notebook keeps.
+KEPT_CELL_METADATA = ("nbgrader", "tags", "editable", "deletable")
+
+_GRADE_ID = re.compile(r"^[A-Za-z0-9_-]+$")
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+
+
+class ReleaseError(ValueError):
+    """The source notebook (or course) cannot be released as it is.
+
+    The message names the notebook, the cell (1-based position, nbformat cell
+    id and grade_id) and the line when they are known, then says what to fix.
+    """
+
+    def __init__(
+        self,
+        problem: str,
+        *,
+        path: Path | str | None = None,
+        cell_index: int | None = None,
+        cell_id: str | None = None,
+        grade_id: str | None = None,
+        line: int | None = None,
+    ) -> None:
+        self.problem = problem
+        self.path = path
+        self.cell_index = cell_index
+        self.cell_id = cell_id
+        self.grade_id = grade_id
+        self.line = line
+        where: list[str] = []
+        if path is not None:
+            where.append(str(path))
+        if cell_index is not None:
+            names = [f"id {cell_id!r}" if cell_id else "no cell id"]
+            if grade_id:
+                names.append(f"grade_id {grade_id!r}")
+            where.append(f"cell {cell_index} ({', '.join(names)})")
+        if line is not None:
+            where.append(f"line {line}")
+        super().__init__(f"{', '.join(where)}: {problem}" if where else problem)
+
+
+@dataclass(frozen=True)
+class ReleaseContext:
+    """What the steps need to know beyond the notebook itself.
+
+    Attributes:
+        repo_root: the directory whose ``pyproject.toml`` holds
+            ``[tool.course-lib] colab-install``.
+        notebook_path: the instructor notebook being released, as the user
+            named it (for messages and for ``metadata.course_lib.source``).
+        colab_install: overrides the pyproject value when given.
+    """
+
+    repo_root: Path
+    notebook_path: Path | None = None
+    colab_install: str | None = None
+
+    @property
+    def where(self) -> str:
+        """How messages name the notebook."""
+        return str(self.notebook_path) if self.notebook_path is not None else "<notebook>"
+
+    def source_label(self) -> str:
+        """The source notebook as a stable POSIX path, e.g. ``solutions/01_a2c.ipynb``.
+
+        Relative to the repository root when possible, otherwise the parent
+        folder and file name: never absolute, so outputs do not depend on
+        where the repository is checked out.
+        """
+        if self.notebook_path is None:
+            return "<notebook>"
+        path = self.notebook_path
+        try:
+            return path.resolve().relative_to(self.repo_root.resolve()).as_posix()
+        except ValueError:
+            return f"{path.parent.name}/{path.name}" if path.parent.name else path.name
+
+    def colab_source(self) -> str:
+        """The pip requirement Colab installs course_lib from.
+
+        The override if given, else ``[tool.course-lib] colab-install`` of
+        ``repo_root/pyproject.toml``.
+
+        Raises:
+            ReleaseError: if neither is available or the value is unusable.
+        """
+        if self.colab_install is not None:
+            return _checked_colab_source(self.colab_install, "--colab-install")
+        pyproject = self.repo_root / "pyproject.toml"
+        hint = "or pass --colab-install (colab_install=...)"
+        try:
+            data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ReleaseError(
+                f"cannot find {pyproject}, which says where Colab installs course_lib from "
+                f"([tool.course-lib] colab-install); run from the repository root {hint}."
+            ) from None
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
+            raise ReleaseError(f"cannot read {pyproject}: {error}; fix the file {hint}.") from None
+        value = data.get("tool", {}).get("course-lib", {}).get("colab-install")
+        if value is None:
+            raise ReleaseError(
+                f"{pyproject} has no [tool.course-lib] colab-install key; add one, e.g. "
+                f'colab-install = "course-lib @ git+https://github.com/ORG/REPO.git", {hint}.'
+            )
+        return _checked_colab_source(value, f"{pyproject} [tool.course-lib] colab-install")
+
+
+def _checked_colab_source(value: object, origin: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ReleaseError(
+            f"{origin} must be a non-empty string (a pip requirement), not {value!r}."
+        )
+    bad = sorted({ch for ch in value if ch in '"$`{}\\\r\n'})
+    if bad:
+        raise ReleaseError(
+            f"{origin} = {value!r} contains {' '.join(repr(ch) for ch in bad)}, which would break "
+            f'or be expanded in the `%pip install "..."` line; use a plain pip requirement '
+            f"such as 'course-lib @ git+https://github.com/ORG/REPO.git'."
+        )
+    return value.strip()
+
+
+Step = Callable[[nbformat.NotebookNode, ReleaseContext], None]
+
+
+class _Step:
+    """Base of the step classes: only gives them a readable repr."""
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _nbgrader(cell: Any) -> dict[str, Any] | None:
+    record = cell.get("metadata", {}).get("nbgrader")
+    return record if isinstance(record, dict) else None
+
+
+def _flag(cell: Any, name: str) -> bool:
+    record = _nbgrader(cell)
+    return bool(record and record.get(name) is True)
+
+
+def _is_solution(cell: Any) -> bool:
+    return _flag(cell, "solution")
+
+
+def _is_grade(cell: Any) -> bool:
+    return _flag(cell, "grade")
+
+
+def _is_locked(cell: Any) -> bool:
+    return _flag(cell, "locked")
+
+
+def _source(cell: Any) -> str:
+    source = cell.get("source", "")
+    return "".join(source) if isinstance(source, list) else source
+
+
+def _cell_error(
+    ctx: ReleaseContext, index: int, cell: Any, problem: str, line: int | None = None
+) -> ReleaseError:
+    record = _nbgrader(cell)
+    grade_id = record.get("grade_id") if record else None
+    return ReleaseError(
+        problem,
+        path=ctx.where,
+        cell_index=index + 1,
+        cell_id=cell.get("id"),
+        grade_id=grade_id if isinstance(grade_id, str) else None,
+        line=line,
+    )
+
+
+def _regions(ctx: ReleaseContext, index: int, cell: Any) -> list[Region]:
+    try:
+        return find_regions(_source(cell))
+    except MarkerError as error:
+        raise _cell_error(ctx, index, cell, error.problem, error.line) from None
+
+
+# --------------------------------------------------------------------------- validation
+
+
+class ValidateMetadata(_Step):
+    """Check every cell's nbgrader record (schema 3) before anything is changed.
+
+    Requires: a ``grade_id`` (letters, digits, ``_``, ``-``) unique in the
+    notebook; boolean ``grade``/``solution``/``locked``; no unknown keys;
+    ``schema_version`` 3 and ``task`` false when present; one of the four
+    supported kinds; positive ``points`` on test cells and on no other cell.
+    The grade_id ``setup-colab`` is reserved for the first cell.
+    """
+
+    def __call__(self, nb: nbformat.NotebookNode, ctx: ReleaseContext) -> None:
+        seen: dict[str, int] = {}
+        for index, cell in enumerate(nb.cells):
+            if "nbgrader" not in cell.get("metadata", {}):
+                continue
+            self._check_cell(ctx, index, cell)
+            grade_id = cell.metadata.nbgrader["grade_id"]
+            if grade_id in seen:
+                first = seen[grade_id]
+                raise _cell_error(
+                    ctx,
+                    index,
+                    cell,
+                    f"grade_id {grade_id!r} is also used by cell {first + 1} "
+                    f"(id {nb.cells[first].get('id')!r}); grade_ids must be unique within "
+                    f"a notebook: rename one of them.",
+                )
+            seen[grade_id] = index
+            if grade_id == SETUP_GRADE_ID and index != 0:
+                raise _cell_error(
+                    ctx,
+                    index,
+                    cell,
+                    f"grade_id {SETUP_GRADE_ID!r} is reserved for the set-up cell the release "
+                    f"inserts first; rename this cell's grade_id.",
+                )
+
+    @staticmethod
+    def _check_cell(ctx: ReleaseContext, index: int, cell: Any) -> None:
+        def fail(problem: str) -> ReleaseError:
+            return _cell_error(ctx, index, cell, problem)
+
+        record = cell.metadata["nbgrader"]
+        if not isinstance(record, dict):
+            raise fail(
+                f"metadata.nbgrader must be an object, not {type(record).__name__}; "
+                f"recreate the cell's nbgrader metadata."
+            )
+        grade_id = record.get("grade_id")
+        if not isinstance(grade_id, str) or not grade_id:
+            raise fail(
+                "has nbgrader metadata but no grade_id; give it a grade_id that is unique "
+                "in the notebook, e.g. 'q1_solution'."
+            )
+        if not _GRADE_ID.match(grade_id):
+            raise fail(
+                f"grade_id {grade_id!r} may only contain letters, digits, '_' and '-'; rename it."
+            )
+        unknown = sorted(set(record) - NBGRADER_KEYS)
+        if unknown:
+            raise fail(
+                f"unknown nbgrader key(s) {', '.join(map(repr, unknown))} (a typo?); the "
+                f"allowed keys are {', '.join(sorted(NBGRADER_KEYS))}."
+            )
+        for flag in ("grade", "solution", "locked"):
+            if not isinstance(record.get(flag), bool):
+                state = "is missing" if flag not in record else f"is {record[flag]!r}"
+                raise fail(f"nbgrader {flag!r} {state}; set it to true or false.")
+        if record.get("schema_version", 3) != 3:
+            raise fail(
+                f"nbgrader schema_version is {record['schema_version']!r}; only schema 3 is "
+                f"supported: set it to 3 (and check the other keys follow schema 3)."
+            )
+        if record.get("task", False) is not False:
+            raise fail("nbgrader tasks are not supported; set task to false.")
+
+        grade, solution, locked = record["grade"], record["solution"], record["locked"]
+        if grade and solution:
+            raise fail(
+                "grade and solution are both true (an nbgrader manually graded answer), which "
+                "this course does not support; split it into a solution cell and a test cell."
+            )
+        if solution and locked:
+            raise fail(
+                "a solution cell cannot be locked (students must edit it); set locked to false."
+            )
+        if solution and cell.cell_type not in ("code", "markdown"):
+            raise fail(
+                f"a solution cell must be a code or markdown cell, not {cell.cell_type}; change "
+                f"the cell type."
+            )
+        if solution and cell.get("metadata", {}).get("editable") is False:
+            raise fail(
+                "a solution cell is marked editable=false, so students could not answer; "
+                "remove metadata.editable."
+            )
+        if grade:
+            if not locked:
+                raise fail("a test cell (grade=true) must be locked; set locked to true.")
+            if cell.cell_type != "code":
+                raise fail(f"a test cell must be a code cell, not {cell.cell_type}.")
+        points = record.get("points")
+        if grade:
+            if (
+                isinstance(points, bool)
+                or not isinstance(points, int | float)
+                or not math.isfinite(points)
+                or points <= 0
+            ):
+                state = "missing" if points is None else repr(points)
+                raise fail(f"a test cell needs positive points, but points is {state}; set them.")
+        elif points not in (None, 0):
+            raise fail(
+                f"has points={points!r} but grade is false; make it a test cell (grade=true, "
+                f"locked=true) or remove the points."
+            )
+
+
+class ValidateMarkers(_Step):
+    """Check all markers are balanced and sit in the right kind of cell.
+
+    Solution markers only in solution cells, hidden-test markers only in test
+    cells, no stray marker words anywhere. Runs before any source is changed.
+    """
+
+    def __call__(self, nb: nbformat.NotebookNode, ctx: ReleaseContext) -> None:
+        for index, cell in enumerate(nb.cells):
+            for region in _regions(ctx, index, cell):
+                if region.kind == "solution" and not _is_solution(cell):
+                    raise _cell_error(
+                        ctx,
+                        index,
+                        cell,
+                        f"`{BEGIN_SOLUTION}` in a cell that is not a solution cell; mark the "
+                        f"cell as a solution cell (nbgrader solution=true, with a grade_id) or "
+                        f"remove the markers.",
+                        region.begin,
+                    )
+                if region.kind == "hidden" and not _is_grade(cell):
+                    raise _cell_error(
+                        ctx,
+                        index,
+                        cell,
+                        f"`{BEGIN_HIDDEN}` in a cell that is not a test cell; hidden tests "
+                        f"belong in a test cell (nbgrader grade=true, locked=true, points>0).",
+                        region.begin,
+                    )
+
+
+# --------------------------------------------------------------------------- transformations
+
+
+class ClearSolutions(_Step):
+    """Replace each solution region by its stub; a solution cell without markers is
+    replaced whole (``# YOUR CODE HERE`` / ``raise NotImplementedError()``, or
+    ``YOUR ANSWER HERE`` in markdown)."""
+
+    def __call__(self, nb: nbformat.NotebookNode, ctx: ReleaseContext) -> None:
+        for index, cell in enumerate(nb.cells):
+            if not _is_solution(cell):
+                continue
+            regions = _regions(ctx, index, cell)
+            if any(region.kind == "solution" for region in regions):
+                cell.source = replace_solution_regions(_source(cell), cell.cell_type)
+            else:
+                cell.source = "\n".join(stub_lines(cell.cell_type))
+
+
+class RemoveHiddenTests(_Step):
+    """Delete the hidden-test regions (marker lines included) of test cells."""
+
+    def __call__(self, nb: nbformat.NotebookNode, ctx: ReleaseContext) -> None:
+        for index, cell in enumerate(nb.cells):
+            if _is_grade(cell) and any(r.kind == "hidden" for r in _regions(ctx, index, cell)):
+                cell.source = remove_hidden_regions(_source(cell))
+
+
+class ClearOutputs(_Step):
+    """Empty the outputs and execution counts of every code cell."""
+
+    def __call__(self, nb: nbformat.NotebookNode, ctx: ReleaseContext) -> None:
+        for cell in nb.cells:
+            if cell.cell_type == "code":
+                cell.outputs = []
+                cell.execution_count = None
+
+
+class StripVolatileMetadata(_Step):
+    """Keep only stable metadata, and lock locked cells in Jupyter.
+
+    Notebook level: ``kernelspec`` and ``language_info.name`` only (no
+    ``widgets``, versions, ...). Cell level: only ``nbgrader``, ``tags``,
+    ``editable`` and ``deletable`` (no ``execution``, ``collapsed``,
+    ``scrolled``, ``ExecuteTime``, ``jupyter``, ...); nbgrader's own
+    ``checksum`` and ``cell_type`` are dropped. Locked cells get
+    ``editable: false`` and ``deletable: false``.
+    """
+
+    def __call__(self, nb: nbformat.NotebookNode, ctx: ReleaseContext) -> None:
+        old = nb.metadata
+        kept = nbformat.NotebookNode()
+        if isinstance(old.get("kernelspec"), dict):
+            kept.kernelspec = old.kernelspec
+        language = old.get("language_info")
+        if isinstance(language, dict) and "name" in language:
+            kept.language_info = nbformat.NotebookNode(name=language["name"])
+        nb.metadata = kept
+
+        for cell in nb.cells:
+            metadata = nbformat.NotebookNode(
+                {key: cell.metadata[key] for key in KEPT_CELL_METADATA if key in cell.metadata}
+            )
+            record = metadata.get("nbgrader")
+            if isinstance(record, dict):
+                record.pop("checksum", None)
+                record.pop("cell_type", None)
+            if _is_locked(cell):
+                metadata.editable = False
+                metadata.deletable = False
+            cell.metadata = metadata
+
+
+class MarkGenerated(_Step):
+    """Record where the notebook came from: ``metadata.course_lib = {source, generated}``.
+
+    No timestamp or version, so releasing twice gives the same bytes.
+    """
+
+    def __call__(self, nb: nbformat.NotebookNode, ctx: ReleaseContext) -> None:
+        nb.metadata["course_lib"] = nbformat.NotebookNode(source=ctx.source_label(), generated=True)
+
+
+def setup_cell_source(colab_install: str) -> str:
+    """The code of the set-up cell: a ``%pip install`` that only runs on Colab."""
+    return (
+        "# Set-up: on Colab this installs course_lib; elsewhere it does nothing.\n"
+        "import sys\n"
+        "\n"
+        'if "google.colab" in sys.modules:\n'
+        f'    %pip install --quiet "{colab_install}"'
+    )
+
+
+class InsertSetupCell(_Step):
+    """Put a locked set-up cell (grade_id ``setup-colab``) first.
+
+    The cell installs course_lib on Colab and does nothing elsewhere; the
+    install source comes from :meth:`ReleaseContext.colab_source`. A
+    ``setup-colab`` cell already at the top of the source is replaced (its id
+    kept), so releasing is idempotent.
+    """
+
+    def __call__(self, nb: nbformat.NotebookNode, ctx: ReleaseContext) -> None:
+        source = setup_cell_source(ctx.colab_source())
+        cell_id = SETUP_GRADE_ID
+        if nb.cells and (_nbgrader(nb.cells[0]) or {}).get("grade_id") == SETUP_GRADE_ID:
+            cell_id = nb.cells[0].get("id") or cell_id
+            del nb.cells[0]
+        taken = {cell.get("id") for cell in nb.cells}
+        suffix = 1
+        while cell_id in taken:
+            cell_id = f"{SETUP_GRADE_ID}-{suffix}"
+            suffix += 1
+        cell = nbformat.v4.new_code_cell(
+            source=source,
+            id=cell_id,
+            metadata=nbformat.NotebookNode(
+                nbgrader=nbformat.NotebookNode(
+                    grade=False,
+                    solution=False,
+                    locked=True,
+                    grade_id=SETUP_GRADE_ID,
+                    schema_version=3,
+                    task=False,
+                ),
+                editable=False,
+                deletable=False,
+            ),
+        )
+        nb.cells.insert(0, cell)
+
+
+def cell_checksum(cell: Any) -> str:
+    """The sha256 (hex) a grader recomputes to tell whether a locked cell was edited.
+
+    Hashes ``cell_type + "\\n" + source`` where the source has trailing
+    whitespace stripped from every line and trailing line breaks removed, so
+    an editor that trims whitespace or adds a final newline does not count as
+    an edit. ``source`` may be a string or a list of strings.
+
+    Examples:
+        >>> a = {"cell_type": "code", "source": "x = 1  \\ny = 2\\n"}
+        >>> b = {"cell_type": "code", "source": ["x = 1\\n", "y = 2"]}
+        >>> cell_checksum(a) == cell_checksum(b)
+        True
+    """
+    lines = [line.rstrip() for line in _LINE_BREAK.split(_source(cell))]
+    canonical = "\n".join(lines).rstrip("\n")
+    payload = f"{cell['cell_type']}\n{canonical}".encode()
+    return hashlib.sha256(payload).hexdigest()
+
+
+class ComputeChecksums(_Step):
+    """Store ``metadata.nbgrader.checksum`` for every locked or test cell."""
+
+    def __call__(self, nb: nbformat.NotebookNode, ctx: ReleaseContext) -> None:
+        for cell in nb.cells:
+            record = _nbgrader(cell)
+            if record is not None and (_is_locked(cell) or _is_grade(cell)):
+                record["checksum"] = cell_checksum(cell)
+
+
+# The order matters:
+# 1-2. The validators run first and change nothing, so a bad source fails
+#      before any text is touched; markers come second because where a marker
+#      may stand depends on the (now trusted) cell kinds.
+# 3-4. Solutions are stubbed and hidden tests removed only once the markers
+#      are known to be well-formed; they touch disjoint cells.
+# 5.   Outputs go after the source edits (a solution cell's output would leak
+#      its answer); independent of them otherwise.
+# 6-7. Metadata is stripped to an allow-list, then the provenance record is
+#      added (stripping first would delete it).
+# 8.   The set-up cell is inserted after validation (an old set-up cell at the
+#      top of the source is replaced, not flagged or duplicated) and is built
+#      with final metadata, so nothing after it needs to clean it.
+# 9.   Checksums last: any earlier step may change a locked cell's text or add
+#      a locked cell, and a checksum of a text that later changes is useless.
+STEPS: tuple[Step, ...] = (
+    ValidateMetadata(),
+    ValidateMarkers(),
+    ClearSolutions(),
+    RemoveHiddenTests(),
+    ClearOutputs(),
+    StripVolatileMetadata(),
+    MarkGenerated(),
+    InsertSetupCell(),
+    ComputeChecksums(),
+)

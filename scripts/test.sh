@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Set everything up, then run every check CI runs: lint, release freshness,
+# unit tests, doctests, and every instructor notebook executed in a real
+# kernel (fast budgets).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+# shellcheck disable=SC1091
+. .venv/bin/activate
+
+echo "== ruff"
+ruff check .
+ruff format --check .
+
+echo "== notebooks/ is generated from solutions/"
+course-lib release --check
+
+echo "== pytest (unit tests, doctests, solution notebooks under nbval, fast budgets)"
+export COURSE_LIB_FAST=1
+python -m pytest --doctest-modules course_lib tests \
+  --nbval-lax --nbval-current-env --nbval-cell-timeout=900 solutions "$@"

@@ -1,0 +1,207 @@
+"""Tests of course_lib.evaluation: reproducible scores and clear action errors."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import pytest
+import torch
+from gymnasium import spaces
+
+from course_lib.evaluation import EvalResult, evaluate, to_env_action
+
+THREE_STEP_ID = "CourseLibTest/ThreeStep-v0"
+
+
+class ThreeStepEnv(gym.Env):
+    """Three steps, reward 1 each, whatever the action."""
+
+    observation_space = spaces.Box(0.0, 3.0, (1,), np.float32)
+    action_space = spaces.Discrete(2)
+
+    def __init__(self) -> None:
+        self.t = 0
+
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[np.ndarray, dict[str, Any]]:
+        super().reset(seed=seed)
+        self.t = 0
+        return np.zeros(1, np.float32), {}
+
+    def step(self, action: int) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
+        assert isinstance(action, int)
+        self.t += 1
+        return np.full(1, self.t, np.float32), 1.0, self.t >= 3, False, {}
+
+
+if THREE_STEP_ID not in gym.registry:
+    gym.register(THREE_STEP_ID, entry_point=ThreeStepEnv)
+
+
+def test_three_step_env_gives_exact_returns() -> None:
+    result = evaluate(THREE_STEP_ID, lambda obs: 0, n_episodes=4)
+    assert isinstance(result, EvalResult)
+    np.testing.assert_array_equal(result.returns, [3.0, 3.0, 3.0, 3.0])
+    np.testing.assert_array_equal(result.lengths, [3, 3, 3, 3])
+    assert result.returns.dtype == np.float64
+    assert result.lengths.dtype == np.int64
+    assert (result.mean, result.std) == (3.0, 0.0)
+    assert str(result) == result.summary() == "mean return 3.0 ± 0.0 over 4 episodes"
+
+
+def test_max_steps_cuts_episodes() -> None:
+    result = evaluate(THREE_STEP_ID, lambda obs: 1, n_episodes=2, max_steps=2)
+    np.testing.assert_array_equal(result.returns, [2.0, 2.0])
+    np.testing.assert_array_equal(result.lengths, [2, 2])
+
+
+def test_summary_of_a_single_episode() -> None:
+    result = evaluate(THREE_STEP_ID, lambda obs: 0, n_episodes=1)
+    assert result.summary() == "mean return 3.0 ± 0.0 over 1 episode"
+
+
+def test_cartpole_evaluation_is_reproducible() -> None:
+    first = evaluate("CartPole-v1", lambda obs: 0, n_episodes=10, seed=0)
+    second = evaluate("CartPole-v1", lambda obs: 0, n_episodes=10, seed=0)
+    np.testing.assert_array_equal(first.returns, second.returns)
+    # Pushing left all the time drops the pole within about ten steps.
+    assert first.lengths.min() >= 8
+    assert first.lengths.max() <= 12
+    np.testing.assert_array_equal(first.returns, first.lengths)  # reward 1 per step
+    assert first.lengths[:3].tolist() == [11, 10, 9]
+    assert first.mean == pytest.approx(first.returns.mean())
+    assert first.std == pytest.approx(first.returns.std())
+
+
+def test_episode_seeds_are_seed_plus_index() -> None:
+    shifted = evaluate("CartPole-v1", lambda obs: 0, n_episodes=3, seed=1)
+    base = evaluate("CartPole-v1", lambda obs: 0, n_episodes=4, seed=0)
+    np.testing.assert_array_equal(shifted.returns, base.returns[1:])
+
+
+@pytest.mark.parametrize(
+    "policy",
+    [
+        lambda obs: 1,
+        lambda obs: np.int64(1),
+        lambda obs: np.array(1),
+        lambda obs: np.array([1]),
+        lambda obs: torch.tensor(1),
+        lambda obs: torch.tensor([1.0], requires_grad=True),
+    ],
+    ids=["int", "np.int64", "0-d array", "shape (1,)", "tensor", "float tensor with grad"],
+)
+def test_discrete_action_forms_give_the_same_result(policy: Any) -> None:
+    result = evaluate("CartPole-v1", policy, n_episodes=3)
+    reference = evaluate("CartPole-v1", lambda obs: 1, n_episodes=3)
+    np.testing.assert_array_equal(result.returns, reference.returns)
+
+
+def test_policy_runs_without_gradients() -> None:
+    seen: list[bool] = []
+
+    def policy(obs: np.ndarray) -> int:
+        seen.append(torch.is_grad_enabled())
+        return 0
+
+    evaluate(THREE_STEP_ID, policy, n_episodes=1)
+    assert seen == [False, False, False]
+
+
+def test_normalized_env_kwargs_match_env_range_actions() -> None:
+    unit = evaluate(
+        "Pendulum-v1",
+        lambda obs: torch.tensor([1.0]),
+        n_episodes=2,
+        env_kwargs={"normalize_actions": True},
+    )
+    env_range = evaluate("Pendulum-v1", lambda obs: np.array([2.0]), n_episodes=2)
+    np.testing.assert_allclose(unit.returns, env_range.returns)
+    np.testing.assert_array_equal(unit.lengths, [200, 200])
+
+
+@pytest.mark.parametrize(
+    ("action", "message"),
+    [
+        (np.zeros(2), r"shape \(2,\).*expects shape \(1,\).*return env-range actions"),
+        (np.zeros((2, 1)), r"shape \(2, 1\)"),
+        (np.array([3.0]), r"outside the bounds.*rescale"),
+        (np.array([-2.1]), r"outside the bounds"),
+        (np.array([np.nan]), "NaN"),
+        (torch.tensor([np.inf]), "NaN or inf"),
+    ],
+    ids=["too long", "batch", "above high", "below low", "nan", "inf tensor"],
+)
+def test_bad_pendulum_actions_raise(action: Any, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        evaluate("Pendulum-v1", lambda obs: action, n_episodes=1, max_steps=3)
+
+
+def test_bad_action_error_says_where() -> None:
+    with pytest.raises(ValueError, match="Pendulum-v1, episode 0, step 0: "):
+        evaluate("Pendulum-v1", lambda obs: np.array([5.0]), n_episodes=1)
+
+
+@pytest.mark.parametrize(
+    ("action", "expected"),
+    [
+        (2.0, [2.0]),  # a bare number for a shape-(1,) space
+        (np.array([[1.5]]), [1.5]),  # an extra batch axis of size 1
+        (np.array([2.0 + 5e-7]), [2.0]),  # within the tolerance, clipped
+        (torch.tensor([-0.25]), [-0.25]),
+    ],
+)
+def test_box_actions_are_converted(action: Any, expected: list[float]) -> None:
+    space = spaces.Box(-2.0, 2.0, (1,), np.float32)
+    out = to_env_action(action, space)
+    assert out.dtype == np.float32
+    assert out.shape == (1,)
+    np.testing.assert_allclose(out, expected)
+
+
+@pytest.mark.parametrize(
+    ("action", "error", "message"),
+    [
+        (2, ValueError, "action 2 is not in Discrete"),
+        (np.array([0, 1]), ValueError, r"shape \(2,\)"),
+        (0.5, ValueError, "whole number"),
+        ("left", TypeError, "integer"),
+    ],
+)
+def test_bad_discrete_actions_raise(action: Any, error: type, message: str) -> None:
+    with pytest.raises(error, match=message):
+        to_env_action(action, spaces.Discrete(2))
+
+
+def test_discrete_action_is_a_python_int() -> None:
+    out = to_env_action(torch.tensor([1]), spaces.Discrete(2))
+    assert out == 1
+    assert type(out) is int
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "message"),
+    [
+        ({"n_episodes": 0}, ValueError, "n_episodes must be >= 1, got 0"),
+        ({"max_steps": 0}, ValueError, "max_steps must be >= 1, got 0"),
+        ({"seed": -1}, ValueError, "seed must be >= 0, got -1"),
+        ({"n_episodes": 2.5}, TypeError, "n_episodes must be an int"),
+        ({"env_kwargs": [1]}, TypeError, "env_kwargs must be a dict"),
+    ],
+)
+def test_bad_arguments_raise(kwargs: dict[str, Any], error: type, message: str) -> None:
+    with pytest.raises(error, match=message):
+        evaluate(THREE_STEP_ID, lambda obs: 0, **kwargs)
+
+
+def test_non_callable_policy_raises() -> None:
+    with pytest.raises(TypeError, match="policy must be a function"):
+        evaluate(THREE_STEP_ID, "greedy")  # type: ignore[arg-type]
+
+
+def test_unknown_env_raises_value_error() -> None:
+    with pytest.raises(ValueError, match="CartPole-v1"):
+        evaluate("NoSuchEnv-v0", lambda obs: 0)

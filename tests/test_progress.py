@@ -1,0 +1,83 @@
+"""Tests of course_lib.progress: tqdm with quiet defaults outside a live terminal."""
+
+from __future__ import annotations
+
+import io
+import sys
+
+import pytest
+from tqdm.std import tqdm
+
+from course_lib import plotting
+from course_lib.progress import progress
+
+
+class _FakeTerminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def _terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pretend to run in an interactive terminal, outside CI.
+
+    Called in the test body: pytest's output capture resets ``sys.stderr``
+    between fixture set-up and the test call.
+    """
+    monkeypatch.delenv("CI", raising=False)
+    monkeypatch.setattr(sys, "stderr", _FakeTerminal())
+
+
+def test_iterates_and_counts() -> None:
+    bar = progress(range(4), desc="train", file=io.StringIO())
+    assert isinstance(bar, tqdm)
+    assert list(bar) == [0, 1, 2, 3]
+    assert bar.n == 4
+    assert bar.desc == "train"
+
+
+def test_manual_bar_with_total() -> None:
+    bar = progress(total=10, file=io.StringIO())
+    bar.update(3)
+    assert (bar.n, bar.total) == (3, 10)
+    bar.close()
+
+
+def test_terminal_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
+    _terminal(monkeypatch)
+    bar = progress(range(2), file=io.StringIO())
+    assert bar.mininterval == 0.5
+    assert bar.dynamic_ncols  # tqdm swaps True for a width-reading function
+    bar.close()
+
+
+@pytest.mark.parametrize("value", ["true", "1", "yes"])
+def test_ci_is_quiet(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
+    _terminal(monkeypatch)
+    monkeypatch.setenv("CI", value)
+    assert progress(range(2), file=io.StringIO()).mininterval == 5.0
+
+
+@pytest.mark.parametrize("value", ["", "0", "false"])
+def test_ci_switched_off_is_interactive(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
+    _terminal(monkeypatch)
+    monkeypatch.setenv("CI", value)
+    assert progress(range(2), file=io.StringIO()).mininterval == 0.5
+
+
+def test_piped_stderr_is_quiet(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("CI", raising=False)
+    monkeypatch.setattr(sys, "stderr", io.StringIO())  # not a tty
+    assert progress(range(2), file=io.StringIO()).mininterval == 5.0
+
+
+def test_notebook_is_interactive(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("CI", raising=False)
+    monkeypatch.setattr(sys, "stderr", io.StringIO())
+    monkeypatch.setattr(plotting, "in_notebook", lambda: True)
+    assert progress(range(2), file=io.StringIO()).mininterval == 0.5
+
+
+def test_kwargs_override_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
+    _terminal(monkeypatch)
+    bar = progress(range(2), file=io.StringIO(), mininterval=2.0, dynamic_ncols=False)
+    assert (bar.mininterval, bar.dynamic_ncols) == (2.0, False)
