@@ -24,6 +24,7 @@ import numpy as np
 
 from course_lib.envs import _check_seed, make_env
 from course_lib.evaluation import _check_positive_int, to_env_action
+from course_lib.plotting import in_notebook
 
 if TYPE_CHECKING:
     from IPython.display import HTML
@@ -390,7 +391,9 @@ def play(
     path: str | Path | None = None,
     **record_kwargs: Any,
 ) -> HTML:
-    """Record one episode, print how it went, and return it as an animation.
+    """Record one episode and return it as an animation captioned with how it went.
+
+    Outside a notebook the caption line is also printed.
 
     Args:
         env: an environment id or an environment with ``render_mode="rgb_array"``.
@@ -419,7 +422,8 @@ def play(
     episode = record_episode(env, policy, seed=seed, **record_kwargs)
     status = "terminated" if episode.terminated else "truncated"
     line = f"{name}: return {episode.total_reward:.1f} in {episode.n_steps} steps ({status})"
-    print(line)
+    if not in_notebook():  # in a notebook the line is the animation's caption
+        print(line)
     if path is not None:
         save_animation(episode.frames, path, fps)
     return show_animation(episode.frames, fps, caption=line)
