@@ -192,7 +192,10 @@ class _TableCritic(torch.nn.Module):
 
 
 def check_evaluate_actions(evaluate_actions: Callable[..., Any]) -> None:
-    """Check ``evaluate_actions(actor, critic, obs (T, n), actions (T,)) -> (log_probs, values)``."""
+    """Check ``evaluate_actions(actor, critic, obs (T, n), actions (T,))``.
+
+    It must return ``(log_probs (T,), values (T,))``.
+    """
     name = "check_evaluate_actions"
     actor, critic = _TableActor(), _TableCritic()
     obs = torch.tensor([[0.0, 9.0], [1.0, 9.0], [2.0, 9.0], [3.0, 9.0], [2.0, 9.0]])
@@ -327,7 +330,7 @@ def check_a2c_losses(a2c_losses: Callable[..., Any]) -> None:
         fail(
             name,
             "the critic loss does not pull each value toward its own return.",
-            expected=f"gradient signs {np.sign(diff).astype(int).tolist()} (sign of value - return)",
+            expected=f"gradient signs {np.sign(diff).astype(int).tolist()} (of value - return)",
             got=np.round(c_v, 4),
             hint="use MSE or Huber between values and returns, elementwise (both of shape (T,)).",
         )

@@ -1,4 +1,4 @@
-"""Notebook 01's checks: the reference and its variants pass, each known bug fails with its message."""
+"""Notebook 01's checks: the reference and variants pass; each known bug fails with its message."""
 
 from __future__ import annotations
 
