@@ -20,6 +20,7 @@ _EXPORTS: dict[str, str] = {
     "seed_everything": "envs",
     "evaluate": "evaluation",
     "EvalResult": "evaluation",
+    "CriterionTracker": "evaluation",
     "progress": "progress",
     "LivePlot": "plotting",
     "plot_curves": "plotting",
@@ -31,6 +32,7 @@ _EXPORTS: dict[str, str] = {
     "observe": "observe",
     "grader_seed": "observe",
     "export_policy": "handoff",
+    "policy_to_data": "handoff",
     "load_policy": "handoff",
     "CheckFailed": "checks",
 }

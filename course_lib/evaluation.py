@@ -7,6 +7,7 @@ two policies are compared on the same start states.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
 
@@ -16,7 +17,7 @@ from gymnasium import spaces
 
 from course_lib.envs import _check_seed, make_env
 
-__all__ = ["EvalResult", "evaluate", "to_env_action"]
+__all__ = ["CriterionTracker", "EvalResult", "evaluate", "to_env_action"]
 
 _BOUND_TOL = 1e-6
 
@@ -254,3 +255,95 @@ def evaluate(
         mean=float(returns.mean()),
         std=float(returns.std()),
     )
+
+
+class CriterionTracker:
+    """A stop rule: evaluate the greedy policy now and then, keep the best weights.
+
+    Every ``every_steps`` training steps, :meth:`check` plays the first
+    ``quick_episodes`` evaluation episodes; only if they average at least the
+    threshold does it play all ``n_episodes`` (the quick episodes are the first
+    ones of the full evaluation, so nothing is wasted). The best full evaluation
+    so far and the weights that scored it are kept, so a collapse after the
+    criterion was met costs nothing: :meth:`restore_best` puts them back.
+
+    Examples:
+        >>> tracker = CriterionTracker("CartPole-v1", threshold=9.0, every_steps=10,
+        ...                            n_episodes=3, quick_episodes=1)
+        >>> tracker.due(5), tracker.due(10)
+        (False, True)
+        >>> tracker.check(lambda obs: 0, steps=10)
+        True
+        >>> tracker.history
+        [(10, 9.333333333333334, True)]
+    """
+
+    def __init__(
+        self,
+        env_id: str,
+        threshold: float,
+        *,
+        every_steps: int = 1000,
+        n_episodes: int = 20,
+        quick_episodes: int = 3,
+        seed: int = 10_000,
+        env_kwargs: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.env_id = env_id
+        self.threshold = float(threshold)
+        self.every_steps = _check_positive_int(every_steps, "every_steps")
+        self.n_episodes = _check_positive_int(n_episodes, "n_episodes")
+        self.quick_episodes = min(_check_positive_int(quick_episodes, "quick_episodes"), n_episodes)
+        self.seed = _check_seed(seed)
+        self.env_kwargs = dict(env_kwargs or {})
+        self.history: list[tuple[int, float, bool]] = []
+        self.best_mean = -np.inf
+        self.best_state: dict[str, Any] | None = None
+        self.reached_at: int | None = None
+        self._next = self.every_steps
+
+    def due(self, steps: int) -> bool:
+        """Whether an evaluation is due after ``steps`` training steps."""
+        return steps >= self._next
+
+    def check(self, policy: Callable[[np.ndarray], Any], steps: int, model: Any = None) -> bool:
+        """Evaluate ``policy`` now; return whether the criterion is met.
+
+        Args:
+            policy: the greedy policy, observation -> action in env units.
+            steps: training steps so far (for the history and the next due time).
+            model: the network whose ``state_dict`` to keep when this is the best so far.
+        """
+        self._next = steps + self.every_steps
+        quick = evaluate(
+            self.env_id, policy, self.quick_episodes, self.seed, env_kwargs=self.env_kwargs
+        )
+        full = quick.mean >= self.threshold and self.quick_episodes < self.n_episodes
+        if full:
+            rest = evaluate(
+                self.env_id,
+                policy,
+                self.n_episodes - self.quick_episodes,
+                self.seed + self.quick_episodes,
+                env_kwargs=self.env_kwargs,
+            )
+            mean = float(np.concatenate([quick.returns, rest.returns]).mean())
+        else:
+            mean = quick.mean
+        complete = full or self.quick_episodes == self.n_episodes
+        self.history.append((steps, mean, complete))
+        if complete and mean > self.best_mean:
+            self.best_mean = mean
+            if model is not None:
+                self.best_state = copy.deepcopy(model.state_dict())
+        reached = complete and mean >= self.threshold
+        if reached and self.reached_at is None:
+            self.reached_at = steps
+        return reached
+
+    def restore_best(self, model: Any) -> bool:
+        """Load the best weights seen into ``model``; return whether there were any."""
+        if self.best_state is None:
+            return False
+        model.load_state_dict(self.best_state)
+        return True

@@ -24,6 +24,8 @@ Kinds of actor understood (``kind="auto"`` tells them apart by the output):
 
 from __future__ import annotations
 
+import base64
+import io
 import json
 from pathlib import Path
 from typing import Any, Literal
@@ -38,6 +40,7 @@ __all__ = [
     "DeterministicPolicy",
     "export_policy",
     "load_policy",
+    "policy_to_data",
 ]
 
 POLICY_VARIABLE = "trained_policy"
@@ -101,27 +104,9 @@ def _detect_kind(actor: nn.Module, obs: torch.Tensor) -> str:
     )
 
 
-def export_policy(
-    policy: nn.Module,
-    env_id: str,
-    path: str | Path,
-    *,
-    kind: Kind = "auto",
-    action_scale: Literal["normalized", "env"] = "normalized",
-) -> Path:
-    """Save ``policy`` as a deterministic obs -> action program for the grader.
-
-    Args:
-        policy: the trained actor (an ``nn.Module``), the notebook's ``trained_policy``.
-        env_id: the environment it acts in, e.g. ``"CartPole-v1"``.
-        path: where to write the ``.pt2`` file.
-        kind: what the actor returns (see the module docstring); ``"auto"`` detects it.
-        action_scale: whether a continuous actor acts in [-1, 1] (``"normalized"``) or in
-            the env's units (``"env"``).
-
-    Returns:
-        The path written.
-    """
+def _export(
+    policy: nn.Module, env_id: str, kind: Kind, action_scale: Literal["normalized", "env"]
+) -> tuple[torch.export.ExportedProgram, dict[str, Any]]:
     if not isinstance(policy, nn.Module):
         raise TypeError(
             f"{POLICY_VARIABLE} must be a torch.nn.Module (your trained actor), "
@@ -153,21 +138,60 @@ def export_policy(
             torch.distributions.Distribution.set_default_validate_args(validate)
     finally:
         policy.train(was_training)
-    meta = {"env_id": env_id, "kind": found, "obs_shape": list(obs.shape[1:])}
+    return program, {"env_id": env_id, "kind": found, "obs_shape": list(obs.shape[1:])}
+
+
+def export_policy(
+    policy: nn.Module,
+    env_id: str,
+    path: str | Path,
+    *,
+    kind: Kind = "auto",
+    action_scale: Literal["normalized", "env"] = "normalized",
+) -> Path:
+    """Save ``policy`` as a deterministic obs -> action program for the grader.
+
+    Args:
+        policy: the trained actor (an ``nn.Module``), the notebook's ``trained_policy``.
+        env_id: the environment it acts in, e.g. ``"CartPole-v1"``.
+        path: where to write the ``.pt2`` file.
+        kind: what the actor returns (see the module docstring); ``"auto"`` detects it.
+        action_scale: whether a continuous actor acts in [-1, 1] (``"normalized"``) or in
+            the env's units (``"env"``).
+
+    Returns:
+        The path written.
+    """
+    program, meta = _export(policy, env_id, kind, action_scale)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     torch.export.save(program, path, extra_files={"course_lib.json": json.dumps(meta)})
     return path
 
 
-def load_policy(path: str | Path) -> tuple[Any, dict[str, Any]]:
-    """Load an exported policy: returns ``(act, meta)`` with ``act(obs) -> action``.
+def policy_to_data(
+    policy: nn.Module,
+    env_id: str,
+    *,
+    kind: Kind = "auto",
+    action_scale: Literal["normalized", "env"] = "normalized",
+) -> dict[str, Any]:
+    """Like :func:`export_policy`, but as an observation: ``{"meta": ..., "program": base64}``."""
+    program, meta = _export(policy, env_id, kind, action_scale)
+    buffer = io.BytesIO()
+    torch.export.save(program, buffer, extra_files={"course_lib.json": json.dumps(meta)})
+    return {"meta": meta, "program": base64.b64encode(buffer.getvalue()).decode("ascii")}
+
+
+def load_policy(source: str | Path | bytes) -> tuple[Any, dict[str, Any]]:
+    """Load an exported policy (a file, or the bytes of one): returns ``(act, meta)``.
 
     ``act`` takes one observation (numpy) and returns an int (Discrete) or a
     float32 array (Box), ready for :func:`course_lib.evaluation.evaluate`.
     """
     extra: dict[str, str] = {"course_lib.json": ""}
-    program = torch.export.load(Path(path), extra_files=extra)
+    where = io.BytesIO(source) if isinstance(source, bytes) else Path(source)
+    program = torch.export.load(where, extra_files=extra)
     meta = json.loads(extra["course_lib.json"] or "{}")
     module = program.module()
 

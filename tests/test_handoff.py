@@ -113,3 +113,17 @@ def test_unknown_output_is_refused(tmp_path):
 
     with pytest.raises(TypeError, match=r"cannot tell what kind of actor this is"):
         export_policy(Weird(), "CartPole-v1", tmp_path / "p.pt2")
+
+
+def test_policy_to_data_round_trips(tmp_path):
+    import base64
+
+    from course_lib.handoff import policy_to_data
+
+    actor = TwoHeaded()
+    data = policy_to_data(actor, "CartPole-v1")
+    assert data["meta"]["kind"] == "two_headed"
+    act, meta = load_policy(base64.b64decode(data["program"]))
+    assert meta == data["meta"]
+    obs = _obs(1, 4)[0]
+    assert act(obs) == int(actor(torch.as_tensor(obs[None]))[0].argmax())
