@@ -297,6 +297,9 @@ class CriterionTracker:
         self.seed = _check_seed(seed)
         self.env_kwargs = dict(env_kwargs or {})
         self.history: list[tuple[int, float, bool]] = []
+        """Every evaluation as ``(steps, mean return, whether all n_episodes were played)``."""
+        self.points: list[tuple[int, float]] = []
+        """Every evaluation as ``(episode or steps, mean return)``, for a plot."""
         self.best_mean = -np.inf
         self.best_state: dict[str, Any] | None = None
         self.reached_at: int | None = None
@@ -306,13 +309,21 @@ class CriterionTracker:
         """Whether an evaluation is due after ``steps`` training steps."""
         return steps >= self._next
 
-    def check(self, policy: Callable[[np.ndarray], Any], steps: int, model: Any = None) -> bool:
+    def check(
+        self,
+        policy: Callable[[np.ndarray], Any],
+        steps: int,
+        model: Any = None,
+        episode: int | None = None,
+    ) -> bool:
         """Evaluate ``policy`` now; return whether the criterion is met.
 
         Args:
             policy: the greedy policy, observation -> action in env units.
             steps: training steps so far (for the history and the next due time).
             model: the network whose ``state_dict`` to keep when this is the best so far.
+            episode: the episode count, to place the point on a per-episode plot
+                (:attr:`points`); steps are used when it is not given.
         """
         self._next = steps + self.every_steps
         quick = evaluate(
@@ -332,6 +343,7 @@ class CriterionTracker:
             mean = quick.mean
         complete = full or self.quick_episodes == self.n_episodes
         self.history.append((steps, mean, complete))
+        self.points.append((steps if episode is None else episode, mean))
         if complete and mean > self.best_mean:
             self.best_mean = mean
             if model is not None:
@@ -340,6 +352,15 @@ class CriterionTracker:
         if reached and self.reached_at is None:
             self.reached_at = steps
         return reached
+
+    def summary(self) -> str:
+        """One line on how the stop rule went."""
+        if not self.history:
+            return "no greedy evaluation yet"
+        if self.reached_at is not None:
+            return f"criterion met at step {self.reached_at:,} (greedy mean {self.best_mean:.1f})"
+        best = "none complete" if self.best_mean == -np.inf else f"{self.best_mean:.1f}"
+        return f"criterion {self.threshold:g} not met; best greedy evaluation {best}"
 
     def restore_best(self, model: Any) -> bool:
         """Load the best weights seen into ``model``; return whether there were any."""

@@ -213,6 +213,7 @@ class LivePlot:
         critic_losses: Sequence[float] = (),
         *,
         step: int | None = None,
+        evals: Sequence[tuple[float, float]] = (),
         force: bool = False,
     ) -> bool:
         """Redraw with the full histories, unless the last redraw was too recent.
@@ -222,12 +223,14 @@ class LivePlot:
             actor_losses: every actor loss so far (may be empty).
             critic_losses: every critic loss so far (may be empty).
             step: a step counter to show in the title (e.g. env steps).
+            evals: greedy evaluations as ``(x, mean return)`` points, ``x`` on the
+                score panel's axis (e.g. :attr:`CriterionTracker.points`).
             force: redraw even if ``min_interval`` has not passed.
 
         Returns:
             Whether the figure was redrawn.
         """
-        self._latest = (scores, actor_losses, critic_losses, step)
+        self._latest = (scores, actor_losses, critic_losses, step, list(evals))
         if not self.notebook and self.path is None:
             return False
         if (
@@ -243,7 +246,8 @@ class LivePlot:
     def close(self) -> None:
         """Draw the latest data one last time, ignoring ``min_interval``."""
         if self._latest is not None:
-            self.update(*self._latest[:3], step=self._latest[3], force=True)
+            scores, actor_losses, critic_losses, step, evals = self._latest
+            self.update(scores, actor_losses, critic_losses, step=step, evals=evals, force=True)
 
     def __enter__(self) -> LivePlot:
         return self
@@ -251,11 +255,18 @@ class LivePlot:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
-    def _draw(self, scores: Any, actor_losses: Any, critic_losses: Any, step: int | None) -> None:
+    def _draw(
+        self,
+        scores: Any,
+        actor_losses: Any,
+        critic_losses: Any,
+        step: int | None,
+        evals: list[tuple[float, float]],
+    ) -> None:
         ax_scores, ax_actor, ax_critic = self._axes
         for ax in self._axes:
             ax.clear()
-        self._draw_scores(ax_scores, _to_1d(scores, "scores"), step)
+        self._draw_scores(ax_scores, _to_1d(scores, "scores"), step, evals)
         for ax, values, name, color in (
             (ax_actor, actor_losses, "actor_losses", "C1"),
             (ax_critic, critic_losses, "critic_losses", "C2"),
@@ -275,7 +286,9 @@ class LivePlot:
             else:
                 self._handle.update(image)
 
-    def _draw_scores(self, ax: Axes, scores: np.ndarray, step: int | None) -> None:
+    def _draw_scores(
+        self, ax: Axes, scores: np.ndarray, step: int | None, evals: list[tuple[float, float]]
+    ) -> None:
         n = scores.size
         parts = [] if step is None else [f"step {_count(step)}"]
         parts.append(f"{self.x_label} {n}")
@@ -289,6 +302,9 @@ class LivePlot:
         ax.plot(x, scores, color="C0", lw=0.8, alpha=0.35, label="score")
         ax.plot(x, average, color="C0", lw=2.0, label=f"avg({self.window})")
         parts.append(f"avg({self.window}) {average[-1]:.1f}")
+        if evals:
+            ex, ey = zip(*evals, strict=True)
+            ax.plot(ex, ey, "o", color="C3", ms=4, label="greedy eval")
         if self.threshold is not None:
             ax.axhline(self.threshold, color="C3", ls="--", lw=1.2, label="criterion")
         ax.legend(loc="upper left", fontsize="small", framealpha=0.8)

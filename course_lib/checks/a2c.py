@@ -14,6 +14,7 @@ import numpy as np
 import torch
 
 from course_lib.checks._nets import build, grads, seeded_obs
+from course_lib.checks.core import check_eval_result as check_reward
 from course_lib.checks.core import expect, expect_close, expect_shape, expect_values, fail, passed
 
 __all__ = [
@@ -22,6 +23,7 @@ __all__ = [
     "check_compute_returns",
     "check_critic",
     "check_evaluate_actions",
+    "check_reward",
 ]
 
 

@@ -10,6 +10,7 @@ import numpy as np
 import torch
 
 from course_lib.checks._nets import build, grads, n_params, seeded_obs, shares_parameters
+from course_lib.checks.core import check_eval_result as check_reward
 from course_lib.checks.core import expect, expect_close, expect_shape, expect_values, fail, passed
 
 __all__ = [
@@ -17,6 +18,7 @@ __all__ = [
     "check_actor_critic",
     "check_actor_critic_loss",
     "check_normalized_returns",
+    "check_reward",
 ]
 
 NO_SOFTMAX = (

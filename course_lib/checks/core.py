@@ -6,7 +6,7 @@ every correct answer has, and either prints one short success line or raises
 where, and the likely bug and its fix.
 
 Visible checks teach; they never grade. The grader judges observations out of
-the student's kernel (see :mod:`course_lib.observe`).
+the student's kernel (see :mod:`course_lib.observations`).
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from course_lib.config import is_fast
 __all__ = [
     "CheckFailed",
     "RewardCriterionNotMet",
+    "check_eval_result",
     "check_reward",
     "expect",
     "expect_close",
@@ -253,3 +254,8 @@ def expect_values(
                 hint = why
                 break
     expect_close(check, what, got_arr, expected, atol=atol, rtol=rtol, hint=hint, case=case)
+
+
+def check_eval_result(result: Any, threshold: float, check: str = "check_reward") -> None:
+    """:func:`check_reward` on an :class:`~course_lib.evaluation.EvalResult`."""
+    check_reward(check, float(result.mean), threshold, n_episodes=len(result.returns))

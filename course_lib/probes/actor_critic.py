@@ -7,7 +7,7 @@ from typing import Any
 
 import torch
 
-from course_lib.observe import module_to_data
+from course_lib.observations import module_to_data
 from course_lib.probes._common import loss_and_grads, reward_lists, rng_and_torch
 
 __all__ = [

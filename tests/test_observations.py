@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from course_lib.observe import GRADER_SEED_ENV_VAR, MIME_TYPE, grader_seed, observe, to_data
+from course_lib.observations import GRADER_SEED_ENV_VAR, MIME_TYPE, grader_seed, observe, to_data
 
 
 def test_to_data_converts_tensors_arrays_and_scalars():
