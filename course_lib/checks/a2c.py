@@ -56,6 +56,12 @@ def check_actor(Actor: Callable[..., torch.nn.Module]) -> None:
             (7, num_actions),
             hint="one distribution per observation over num_actions actions.",
         )
+        expect(
+            name,
+            bool((dist.probs >= 0).all()),
+            "dist.probs has negative entries.",
+            hint="pass the network output as logits=..., or softmax over dim=-1.",
+        )
         row_sums = dist.probs.detach().sum(dim=-1)
         expect_close(
             name,

@@ -232,3 +232,14 @@ def test_critic_loss_that_ignores_the_returns_fails():
 
     with pytest.raises(CheckFailed, match=r"does not pull each value toward its own return"):
         check_a2c_losses(bad)
+
+
+def test_raw_probs_caught_even_with_validation_switched_off():
+    before = torch.distributions.Distribution._validate_args
+    torch.distributions.Distribution.set_default_validate_args(False)
+    try:
+        with pytest.raises(CheckFailed, match=r"not probabilities|negative entries"):
+            check_actor(make_actor(head="raw_probs"))
+        assert torch.distributions.Distribution._validate_args is False  # restored
+    finally:
+        torch.distributions.Distribution.set_default_validate_args(before)
