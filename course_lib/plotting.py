@@ -159,6 +159,8 @@ class LivePlot:
         min_interval: the fewest seconds between two redraws.
         path: where to save the PNG at each redraw (also in a notebook).
         x_label: what one score is (the x axis of the score panel).
+        panel_titles: the titles of the two right-hand panels, which plot the
+            second and third arguments of :meth:`update` (losses by default).
 
     Examples:
         >>> import tempfile, pathlib
@@ -184,7 +186,14 @@ class LivePlot:
         min_interval: float = 2.0,
         path: str | Path | None = None,
         x_label: str = "episode",
+        panel_titles: tuple[str, str] = ("actor loss", "critic loss"),
     ) -> None:
+        if len(panel_titles) != 2:
+            raise ValueError(
+                f"panel_titles names the two right-hand panels, got {panel_titles!r}; "
+                f'pass e.g. ("loss", "running reward").'
+            )
+        self.panel_titles = tuple(panel_titles)
         if isinstance(window, bool) or not isinstance(window, int | np.integer) or window < 1:
             raise ValueError(f"window must be an int >= 1, got {window!r}; pass e.g. window=20.")
         if not min_interval >= 0:
@@ -267,11 +276,11 @@ class LivePlot:
         for ax in self._axes:
             ax.clear()
         self._draw_scores(ax_scores, _to_1d(scores, "scores"), step, evals)
-        for ax, values, name, color in (
-            (ax_actor, actor_losses, "actor_losses", "C1"),
-            (ax_critic, critic_losses, "critic_losses", "C2"),
+        for ax, values, name, title, color in (
+            (ax_actor, actor_losses, "actor_losses", self.panel_titles[0], "C1"),
+            (ax_critic, critic_losses, "critic_losses", self.panel_titles[1], "C2"),
         ):
-            self._draw_loss(ax, _to_1d(values, name), name.replace("_losses", " loss"), color)
+            self._draw_loss(ax, _to_1d(values, name), title, color)
         if self.title:
             self.fig.suptitle(self.title, fontweight="bold")
         png = _figure_png(self.fig)
