@@ -1,0 +1,157 @@
+"""Judging observations, outside the student's kernel.
+
+A test cell's observations are compared with the reference solution's observations on
+the same grader inputs. Most are judged by :func:`close` (same structure, numbers equal
+within tolerance). Open-ended exercises get a property judge that accepts every correct
+variant; networks and trained policies arrive as exported programs and are probed or
+evaluated by the grader itself (:mod:`course_lib.grading.programs`), never trusted as
+numbers.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+__all__ = ["JUDGES", "Verdict", "close", "judge_observation"]
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The fraction of an observation's credit earned (0..1) and why."""
+
+    fraction: float
+    message: str = ""
+
+    @property
+    def passed(self) -> bool:
+        return self.fraction >= 1.0
+
+
+def _diff(expected: Any, got: Any, path: str, rtol: float, atol: float) -> str | None:
+    """Where ``got`` first differs from ``expected`` (None if it does not)."""
+    if isinstance(expected, dict):
+        if not isinstance(got, dict):
+            return f"{path or 'value'}: expected a mapping, got {type(got).__name__}"
+        for key in expected:
+            if key not in got:
+                return f"{path}[{key!r}]: missing"
+            found = _diff(expected[key], got[key], f"{path}[{key!r}]", rtol, atol)
+            if found:
+                return found
+        return None
+    if isinstance(expected, list):
+        if not isinstance(got, list):
+            return f"{path or 'value'}: expected a list, got {type(got).__name__}"
+        if len(got) != len(expected):
+            return f"{path or 'value'}: expected {len(expected)} items, got {len(got)}"
+        for i, (e, g) in enumerate(zip(expected, got, strict=True)):
+            found = _diff(e, g, f"{path}[{i}]", rtol, atol)
+            if found:
+                return found
+        return None
+    if isinstance(expected, bool) or expected is None or isinstance(expected, str):
+        return (
+            None
+            if got == expected and type(got) is type(expected)
+            else (f"{path or 'value'}: expected {expected!r}, got {got!r}")
+        )
+    if isinstance(expected, int | float):
+        if isinstance(got, bool) or not isinstance(got, int | float):
+            return f"{path or 'value'}: expected a number, got {got!r}"
+        if not math.isclose(float(got), float(expected), rel_tol=rtol, abs_tol=atol):
+            return f"{path or 'value'}: expected {expected:.6g}, got {got:.6g}"
+        return None
+    return f"{path or 'value'}: cannot compare {type(expected).__name__}"
+
+
+def close(student: Any, reference: Any, *, rtol: float = 1e-4, atol: float = 1e-5) -> Verdict:
+    """Same structure as the reference, numbers equal within tolerance."""
+    found = _diff(reference, student, "", rtol, atol)
+    return Verdict(1.0, "matches the reference") if found is None else Verdict(0.0, found)
+
+
+def a2c_losses_properties(student: Any, reference: Any) -> Verdict:
+    """Any correct A2C loss: judged by properties on the reference's inputs.
+
+    The student's record must be for the same inputs as the reference (the grader's),
+    and for each input set: the actor loss's gradient is zero on values and returns and
+    a positive multiple of -(returns - values) on log_probs; the critic loss's gradient is
+    zero on log_probs and returns and has the sign of (values - returns) on values; the
+    critic loss is 0 when values equal returns; values of shape (T, 1) give the same losses.
+    """
+    if not isinstance(student, list) or len(student) != len(reference):
+        return Verdict(0.0, "the observation does not have one record per input set")
+    for k, (got, ref) in enumerate(zip(student, reference, strict=True)):
+        where = f"input set {k}"
+        try:
+            if _diff(ref["inputs"], got["inputs"], "", 1e-6, 1e-7) is not None:
+                return Verdict(0.0, f"{where}: the inputs are not the grader's")
+            _, values, returns = (np.asarray(x, dtype=np.float64) for x in ref["inputs"])
+            (g_a_lp, g_a_v, g_a_r), (g_c_lp, g_c_v, g_c_r) = (
+                [np.asarray(g, dtype=np.float64) for g in grads] for grads in got["grads"]
+            )
+            actor_loss, critic_loss = (float(v) for v in got["values"])
+            column = [float(v) for v in got["column_values"]]
+            at_target = float(got["critic_at_target"])
+        except (KeyError, TypeError, ValueError) as err:
+            return Verdict(0.0, f"{where}: malformed observation ({type(err).__name__})")
+        advantage = returns - values
+        checks = [
+            (
+                np.allclose(g_a_v, 0) and np.allclose(g_a_r, 0),
+                "actor loss sends gradient to values/returns",
+            ),
+            (
+                np.allclose(g_c_lp, 0) and np.allclose(g_c_r, 0),
+                "critic loss sends gradient to log_probs/returns",
+            ),
+            (
+                _positive_multiple(g_a_lp, -advantage),
+                "actor gradient is not a positive multiple of -advantage",
+            ),
+            (
+                bool(
+                    np.all(
+                        (np.sign(g_c_v) == np.sign(values - returns))
+                        | (np.abs(values - returns) < 1e-9)
+                    )
+                ),
+                "critic gradient does not pull values toward returns",
+            ),
+            (abs(at_target) < 1e-6, "critic loss is not 0 when values equal returns"),
+            (
+                math.isclose(column[0], actor_loss, rel_tol=1e-5, abs_tol=1e-6)
+                and math.isclose(column[1], critic_loss, rel_tol=1e-5, abs_tol=1e-6),
+                "values of shape (T, 1) change the losses (broadcasting)",
+            ),
+        ]
+        for ok, why in checks:
+            if not ok:
+                return Verdict(0.0, f"{where}: {why}")
+    return Verdict(1.0, "every property of a correct A2C loss holds")
+
+
+def _positive_multiple(g: np.ndarray, a: np.ndarray) -> bool:
+    denom = float(a @ a)
+    if denom == 0.0:
+        return bool(np.allclose(g, 0))
+    c = float(g @ a) / denom
+    return c > 0 and bool(np.allclose(g, c * a, rtol=1e-4, atol=1e-6 * max(1.0, abs(c))))
+
+
+Judge = Callable[[Any, Any], Verdict]
+
+JUDGES: dict[str, Judge] = {
+    "a2c_losses": a2c_losses_properties,
+}
+"""Property judges by observation name; every other data observation uses :func:`close`."""
+
+
+def judge_observation(name: str, student: Any, reference: Any) -> Verdict:
+    """Judge one data observation (programs are judged in :mod:`course_lib.grading.programs`)."""
+    return JUDGES.get(name, close)(student, reference)

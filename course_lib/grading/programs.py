@@ -1,0 +1,268 @@
+"""Judging networks and policies that left the student's kernel as exported programs.
+
+A program is a ``torch.export`` archive: a graph of ATen operations and its weights. It
+is loaded with every pickle forced to ``weights_only`` (``TORCH_FORCE_WEIGHTS_ONLY_LOAD``)
+and rejected unless each operation of its graph is on :data:`ALLOWED_OPS`, so that loading
+or running it cannot execute student Python. The grader then probes the network on inputs
+of its own, or plays its own evaluation episodes with the policy.
+
+Run as ``python -m course_lib.grading.programs`` it reads one job as JSON on stdin and
+writes the result as JSON on stdout: the grader runs it in a separate, sandboxed process.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import os
+import sys
+from typing import Any
+
+import numpy as np
+
+__all__ = ["ALLOWED_OPS", "ProgramRejected", "judge_network", "judge_policy", "load_program"]
+
+MAX_PROGRAM_BYTES = 20 * 2**20
+
+ALLOWED_OPS = frozenset(
+    {
+        "aten.linear.default",
+        "aten.addmm.default",
+        "aten.mm.default",
+        "aten.matmul.default",
+        "aten.t.default",
+        "aten.permute.default",
+        "aten.transpose.int",
+        "aten.relu.default",
+        "aten.tanh.default",
+        "aten.sigmoid.default",
+        "aten.elu.default",
+        "aten.leaky_relu.default",
+        "aten.gelu.default",
+        "aten.silu.default",
+        "aten.softplus.default",
+        "aten.hardtanh.default",
+        "aten.softmax.int",
+        "aten._softmax.default",
+        "aten.log_softmax.int",
+        "aten._log_softmax.default",
+        "aten.logsumexp.default",
+        "aten.add.Tensor",
+        "aten.sub.Tensor",
+        "aten.mul.Tensor",
+        "aten.div.Tensor",
+        "aten.add.Scalar",
+        "aten.sub.Scalar",
+        "aten.mul.Scalar",
+        "aten.div.Scalar",
+        "aten.rsub.Scalar",
+        "aten.neg.default",
+        "aten.exp.default",
+        "aten.log.default",
+        "aten.sqrt.default",
+        "aten.pow.Tensor_Scalar",
+        "aten.clamp.default",
+        "aten.clip.default",
+        "aten.argmax.default",
+        "aten.max.dim",
+        "aten.amax.default",
+        "aten.sum.dim_IntList",
+        "aten.mean.dim",
+        "aten.reshape.default",
+        "aten.view.default",
+        "aten.squeeze.dim",
+        "aten.squeeze.dims",
+        "aten.unsqueeze.default",
+        "aten.flatten.using_ints",
+        "aten.expand.default",
+        "aten.cat.default",
+        "aten.stack.default",
+        "aten.split.Tensor",
+        "aten.slice.Tensor",
+        "aten.select.int",
+        "aten.index.Tensor",
+        "aten.gather.default",
+        "aten.ones_like.default",
+        "aten.zeros_like.default",
+        "aten.full_like.default",
+        "aten.broadcast_tensors.default",
+        "aten.alias.default",
+        "aten.clone.default",
+        "aten.contiguous.default",
+        "aten.to.dtype",
+        "aten._to_copy.default",
+        "aten.detach.default",
+        "aten.dropout.default",
+        "aten.layer_norm.default",
+        "aten.batch_norm.default",
+        "aten._native_batch_norm_legit_no_training.default",
+        "aten.normal.Tensor_Tensor",
+        "aten.eq.Tensor",
+        "aten.ne.Scalar",
+        "aten.all.dim",
+        "aten.abs.default",
+        "aten.sign.default",
+        "aten.where.self",
+        "aten.lt.Scalar",
+        "aten.gt.Scalar",
+        "<built-in function getitem>",
+        "wrap_with_set_grad_enabled",
+        "aten.scalar_tensor.default",
+        "aten.copy.default",
+        "aten.split_with_sizes.default",
+        "aten.chunk.default",
+        "aten.unbind.int",
+        "aten.exp2.default",
+        "aten.tanh_.default",
+    }
+)
+"""Operations an exported actor or critic may use: layers, activations, shapes, reductions."""
+
+
+class ProgramRejected(ValueError):
+    """The program is not a plain network, or could not be loaded safely."""
+
+
+def load_program(data: str | bytes) -> Any:
+    """Decode, check and load an exported program; return it as a callable module."""
+    os.environ["TORCH_FORCE_WEIGHTS_ONLY_LOAD"] = "1"
+    import torch
+
+    raw = base64.b64decode(data) if isinstance(data, str) else data
+    if len(raw) > MAX_PROGRAM_BYTES:
+        raise ProgramRejected(f"the program is {len(raw) / 2**20:.0f} MB; networks here are small")
+    try:
+        program = torch.export.load(io.BytesIO(raw))
+    except Exception as err:  # any failure to load is the submission's
+        raise ProgramRejected(f"cannot load the program: {type(err).__name__}: {err}") from None
+    for node in program.graph.nodes:
+        if node.op == "call_function" and str(node.target) not in ALLOWED_OPS:
+            raise ProgramRejected(f"the program uses an operation not allowed here: {node.target}")
+    return program.module()
+
+
+def _rows_independent(module: Any, obs: Any, out_index: int | None) -> bool:
+    import torch
+
+    def pick(x: Any) -> Any:
+        return x if out_index is None else x[out_index]
+
+    full = pick(module(obs))
+    other = torch.cat(
+        [obs[:3], torch.randn(5, obs.shape[1], generator=torch.Generator().manual_seed(1))]
+    )
+    again = pick(module(other))[:3]
+    return bool(torch.allclose(full[:3], again, atol=1e-5, rtol=1e-4))
+
+
+def judge_network(kind: str, data: dict[str, Any], seed: int) -> dict[str, Any]:
+    """Probe an exported network (``actor_critic``, ``actor`` or ``critic``) on grader inputs.
+
+    Returns ``{"fraction": 0..1, "message": ...}``.
+    """
+    import torch
+
+    if data.get("program") is None:
+        return {
+            "fraction": 0.0,
+            "message": "no network was exported (forward did not return what the exercise asks)",
+        }
+    try:
+        module = load_program(data["program"])
+    except ProgramRejected as err:
+        return {"fraction": 0.0, "message": str(err)}
+    n_in = int(data["num_inputs"])
+    n_act = int(data.get("num_actions", 1))
+    obs = torch.randn(16, n_in, generator=torch.Generator().manual_seed(seed))
+    problems: list[str] = []
+    try:
+        out = module(obs)
+        if kind in ("actor_critic", "actor"):
+            probs = out[0] if kind == "actor_critic" else out
+            if tuple(probs.shape) != (16, n_act):
+                problems.append(f"probabilities have shape {tuple(probs.shape)}, not (16, {n_act})")
+            elif not (
+                bool((probs >= 0).all())
+                and torch.allclose(probs.sum(-1), torch.ones(16), atol=1e-4)
+            ):
+                problems.append("rows of probabilities are not >= 0 summing to 1")
+            elif not _rows_independent(module, obs, 0 if kind == "actor_critic" else None):
+                problems.append("one observation's probabilities depend on the rest of the batch")
+        if kind in ("actor_critic", "critic"):
+            value = out[1] if kind == "actor_critic" else out
+            if tuple(value.shape) != (16, 1):
+                problems.append(f"values have shape {tuple(value.shape)}, not (16, 1)")
+        if kind == "actor_critic" and not problems:
+            params = [p for p in module.parameters() if p.requires_grad]
+            ga = torch.autograd.grad(
+                out[0][:, 0].sum(), params, retain_graph=True, allow_unused=True
+            )
+            gv = torch.autograd.grad(out[1].sum(), params, allow_unused=True)
+            shared = any(
+                a is not None and b is not None and a.abs().sum() > 0 and b.abs().sum() > 0
+                for a, b in zip(ga, gv, strict=True)
+            )
+            if not shared:
+                problems.append("the two heads share no parameters")
+            if not data.get("grows_with_hidden", False):
+                problems.append("num_hidden does not change the network's size")
+    except Exception as err:  # a broken program is the submission's fault
+        problems.append(f"the network failed on the grader's inputs: {type(err).__name__}: {err}")
+    if problems:
+        return {"fraction": 0.0, "message": "; ".join(problems)}
+    return {"fraction": 1.0, "message": "the network behaves as specified on the grader's inputs"}
+
+
+def judge_policy(
+    data: dict[str, Any], env_id: str, threshold: float, n_episodes: int, seed: int
+) -> dict[str, Any]:
+    """Play ``n_episodes`` grader-seeded episodes with an exported policy; pass at ``threshold``."""
+    from course_lib.evaluation import evaluate
+    from course_lib.handoff import load_policy
+
+    meta = data.get("meta") or {}
+    if meta.get("env_id") != env_id:
+        return {
+            "fraction": 0.0,
+            "message": f"the policy was exported for {meta.get('env_id')!r}, not {env_id}",
+        }
+    try:
+        load_program(data["program"])  # the checks: weights only, allowed operations
+        act, _ = load_policy(base64.b64decode(data["program"]))
+        result = evaluate(env_id, act, n_episodes=n_episodes, seed=seed)
+    except (ProgramRejected, ValueError, TypeError, RuntimeError) as err:
+        return {"fraction": 0.0, "message": f"the policy could not be evaluated: {err}"}
+    verdict = f"mean return {result.mean:.1f} over {n_episodes} grader episodes"
+    return {
+        "fraction": 1.0 if result.mean >= threshold else 0.0,
+        "message": f"{verdict} ({'>=' if result.mean >= threshold else '<'} {threshold:g})",
+        "returns": result.returns.tolist(),
+    }
+
+
+def main() -> int:
+    """Read a job as JSON on stdin, write its result as JSON on stdout."""
+    import torch
+
+    torch.set_num_threads(1)
+    job = json.load(sys.stdin)
+    if job["type"] == "network":
+        out = judge_network(job["kind"], job["data"], int(job["seed"]))
+    elif job["type"] == "policy":
+        out = judge_policy(
+            job["data"],
+            job["env_id"],
+            float(job["threshold"]),
+            int(job["n_episodes"]),
+            int(job["seed"]),
+        )
+    else:
+        out = {"fraction": 0.0, "message": f"unknown job type {job['type']!r}"}
+    json.dump(out, sys.stdout)
+    return 0
+
+
+if __name__ == "__main__":
+    np.seterr(all="ignore")
+    raise SystemExit(main())
