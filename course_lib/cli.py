@@ -12,8 +12,10 @@ Exit codes: 0 success, 1 "not up to date" (``release --check``), 2 an error
 from __future__ import annotations
 
 import argparse
+import os
 import shlex
 import sys
+import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -164,11 +166,184 @@ def _run_run(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# --------------------------------------------------------------------------- grade
+
+_DEFAULT_GRADEBOOK = "grading/gradebook.sqlite"
+
+
+def _add_grade_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "grade",
+        help="grade submissions in a sandbox and record them in the gradebook",
+        description=(
+            "Grade submitted notebooks: restore locked and test cells from the instructor "
+            "notebooks, execute each submission in a sandbox, judge its observations outside "
+            "it, and record scores in an SQLite gradebook. Already graded submissions (same "
+            "file, same grader version) are skipped, so an interrupted run resumes."
+        ),
+    )
+    parser.add_argument(
+        "submitted", type=Path, nargs="?", help="submitted/ folder (nbgrader layout)"
+    )
+    parser.add_argument("--files", type=Path, nargs="+", default=[], help="notebooks to grade")
+    parser.add_argument("--solutions", type=Path, default=Path(_DEFAULT_SOURCE))
+    parser.add_argument("--gradebook", type=Path, default=Path(_DEFAULT_GRADEBOOK))
+    parser.add_argument("--assignment", action="append", help="grade only this assignment")
+    parser.add_argument("--workers", type=int, default=1, help="parallel processes (default 1)")
+    parser.add_argument(
+        "--seed", type=int, default=None, help="grading seed (default: the gradebook's)"
+    )
+    parser.add_argument("--cell-timeout", type=float, default=300.0)
+    parser.add_argument("--notebook-timeout", type=float, default=1800.0)
+    parser.add_argument("--memory-mb", type=int, default=4096)
+    parser.add_argument("--fast", action="store_true", help="tiny training budgets (smoke tests)")
+    parser.add_argument(
+        "--require-sandbox", action="store_true", help="fail instead of grading without bubblewrap"
+    )
+    parser.set_defaults(run=_run_grade)
+
+
+def _run_grade(args: argparse.Namespace) -> int:
+    from tqdm.auto import tqdm
+
+    from course_lib.grading.grade import GradeSettings, default_seed, discover, grade_batch
+    from course_lib.grading.gradebook import Gradebook
+    from course_lib.grading.sandbox import Limits
+
+    if args.submitted is None and not args.files:
+        print(f"{PROG} grade: error: give a submitted/ folder or --files", file=sys.stderr)
+        return EXIT_ERROR
+    if args.workers < 1:
+        print(f"{PROG} grade: error: --workers must be >= 1, got {args.workers}", file=sys.stderr)
+        return EXIT_ERROR
+    wanted = set(args.assignment) if args.assignment else None
+    items = discover(args.submitted, args.files, wanted)
+    seed = args.seed if args.seed is not None else default_seed(args.gradebook)
+    settings = GradeSettings(
+        solutions=args.solutions.resolve(),
+        seed=seed,
+        cache_dir=args.gradebook.resolve().parent / ".reference",
+        scratch=Path(tempfile.gettempdir()) / f"course-lib-grading-{os.getuid()}",
+        limits=Limits(
+            memory_mb=args.memory_mb,
+            cell_timeout_s=args.cell_timeout,
+            notebook_timeout_s=args.notebook_timeout,
+        ),
+        fast=args.fast,
+        require_sandbox=args.require_sandbox,
+    )
+    stats = {"graded": 0, "errors": 0, "score": 0.0, "max": 0.0}
+    bar = tqdm(total=len(items), desc="grading", unit="nb")
+
+    def progress(rec: object) -> None:
+        if rec is not None:
+            stats["graded"] += 1
+            stats["errors"] += rec.status == "error"  # type: ignore[attr-defined]
+            stats["score"] += rec.score  # type: ignore[attr-defined]
+            stats["max"] += rec.max_score  # type: ignore[attr-defined]
+        pct = 100 * stats["score"] / stats["max"] if stats["max"] else 0.0
+        bar.set_postfix(graded=stats["graded"], errors=stats["errors"], mean=f"{pct:.0f}%")
+        bar.update(1)
+
+    with Gradebook(args.gradebook) as book:
+        summary = grade_batch(book, items, settings, workers=args.workers, progress=progress)
+    bar.close()
+    print(
+        f"graded {summary.graded}, skipped {summary.skipped} (already graded), "
+        f"{len(summary.errors)} error(s) in {summary.seconds:.1f} s -> {args.gradebook}"
+    )
+    if summary.errors:
+        print("errors:")
+        width = max(len(f"{s}/{a}") for s, a, _ in summary.errors)
+        for student, assignment, error in summary.errors:
+            print(f"  {f'{student}/{assignment}':<{width}}  {error}")
+    return EXIT_OK
+
+
+def _add_export_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "export",
+        help="write grades as CSV and Gradescope JSON",
+        description="Write the latest grades: one CSV for the class and Gradescope results.json files.",
+    )
+    parser.add_argument("--gradebook", type=Path, default=Path(_DEFAULT_GRADEBOOK))
+    parser.add_argument("--out", type=Path, default=Path("grading/export"))
+    parser.set_defaults(run=_run_export)
+
+
+def _run_export(args: argparse.Namespace) -> int:
+    from course_lib.grading.export import export_csv, export_gradescope
+    from course_lib.grading.gradebook import Gradebook
+
+    if not args.gradebook.is_file():
+        print(
+            f"{PROG} export: error: no gradebook at {args.gradebook}; run `{PROG} grade` first",
+            file=sys.stderr,
+        )
+        return EXIT_ERROR
+    with Gradebook(args.gradebook) as book:
+        csv_path = export_csv(book, args.out / "grades.csv")
+        files = export_gradescope(book, args.out / "gradescope")
+    print(f"wrote {csv_path} and {len(files)} Gradescope results in {args.out / 'gradescope'}")
+    return EXIT_OK
+
+
+def _add_feedback_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "feedback",
+        help="write one HTML feedback page per student and assignment",
+        description="Write an HTML feedback page per student and assignment from the gradebook.",
+    )
+    parser.add_argument("--gradebook", type=Path, default=Path(_DEFAULT_GRADEBOOK))
+    parser.add_argument("--out", type=Path, default=Path("grading/feedback"))
+    parser.set_defaults(run=_run_feedback)
+
+
+def _run_feedback(args: argparse.Namespace) -> int:
+    from course_lib.grading.feedback import write_feedback
+    from course_lib.grading.gradebook import Gradebook
+
+    if not args.gradebook.is_file():
+        print(
+            f"{PROG} feedback: error: no gradebook at {args.gradebook}; run `{PROG} grade` first",
+            file=sys.stderr,
+        )
+        return EXIT_ERROR
+    with Gradebook(args.gradebook) as book:
+        pages = write_feedback(book, args.out)
+    print(f"wrote {len(pages)} feedback pages in {args.out}")
+    return EXIT_OK
+
+
+def _add_sample_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "sample-class",
+        help="write a sample class of submissions to try the grader on",
+        description="Write submitted/<student>/<assignment>/ notebooks generated from the solutions: "
+        "correct, partly wrong, broken, tampered and hostile work.",
+    )
+    parser.add_argument("out", type=Path)
+    parser.add_argument("--solutions", type=Path, default=Path(_DEFAULT_SOURCE))
+    parser.set_defaults(run=_run_sample)
+
+
+def _run_sample(args: argparse.Namespace) -> int:
+    from course_lib.grading.sample import make_sample_class
+
+    files = make_sample_class(args.solutions, args.out)
+    print(f"wrote {len(files)} submissions in {args.out / 'submitted'}")
+    return EXIT_OK
+
+
 # --------------------------------------------------------------------------- main
 
 _SUBCOMMANDS: tuple[Callable[[argparse._SubParsersAction], None], ...] = (
     _add_release_parser,
     _add_run_parser,
+    _add_sample_parser,
+    _add_grade_parser,
+    _add_export_parser,
+    _add_feedback_parser,
 )
 
 

@@ -241,6 +241,20 @@ def judge_policy(
     }
 
 
+def policy_gif(data: dict[str, Any], env_id: str, seed: int) -> dict[str, Any]:
+    """One episode of an exported policy as a GIF (base64), for the feedback page."""
+    from course_lib.animation import record_episode, to_gif_bytes
+    from course_lib.handoff import load_policy
+
+    try:
+        load_program(data["program"])
+        act, _ = load_policy(base64.b64decode(data["program"]))
+        episode = record_episode(env_id, act, seed=seed, max_frames=120, width=240)
+    except Exception as err:  # a broken program gets no animation, not a crash
+        return {"gif": None, "message": f"no animation: {type(err).__name__}: {err}"}
+    return {"gif": base64.b64encode(to_gif_bytes(episode.frames)).decode("ascii")}
+
+
 def main() -> int:
     """Read a job as JSON on stdin, write its result as JSON on stdout."""
     import torch
@@ -257,6 +271,8 @@ def main() -> int:
             int(job["n_episodes"]),
             int(job["seed"]),
         )
+    elif job["type"] == "gif":
+        out = policy_gif(job["data"], job["env_id"], int(job["seed"]))
     else:
         out = {"fraction": 0.0, "message": f"unknown job type {job['type']!r}"}
     json.dump(out, sys.stdout)

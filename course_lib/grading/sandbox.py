@@ -11,68 +11,84 @@ sandbox).
 Layout of the sandbox (``bwrap`` argv, in this order)::
 
     bwrap --unshare-pid --unshare-net --unshare-ipc --unshare-uts --unshare-cgroup-try
+          --hostname sandbox
           [--unshare-user --disable-userns]                      # grader not root
           [--cap-drop ALL --cap-add CAP_SETUID --cap-add CAP_SETGID
            --cap-add CAP_SETPCAP --cap-add CAP_DAC_READ_SEARCH]  # grader is root
-          --hostname sandbox --die-with-parent --new-session
-          --perms 1777 --size <tmpfs> --tmpfs /tmp
-          --ro-bind /usr /usr  --symlink usr/lib /lib ...        # /bin /sbin /lib* as on the host
-          --ro-bind <sys.prefix> ... <sys.base_prefix> ...       # and their real paths
+          --die-with-parent --new-session
+          --perms 1777 --size <max_file_mb> --tmpfs /tmp
+          --ro-bind /usr /usr --symlink usr/lib /lib ...         # /bin /sbin /lib* as on the host
+          --perms 0755 --dir <each missing parent> ...           # bwrap would make them 0700
+          --ro-bind <sys.prefix> ... --ro-bind <sys.base_prefix> ...  # real paths, outermost
           --ro-bind <extra_ro_binds> ...                         # e.g. the course_lib package
           --ro-bind <generated passwd> /etc/passwd --ro-bind <generated group> /etc/group
-          --proc /proc --dev /dev --perms 1777 --size <tmpfs> --tmpfs /dev/shm
+          --ro-bind /etc/fonts /etc/fonts                        # else fontconfig complains
+          --proc /proc --dev /dev --perms 1777 --size <max_file_mb> --tmpfs /dev/shm
           --bind <workdir> <workdir> --chdir <workdir>
           --clearenv --unsetenv JPY_PARENT_PID --setenv HOME <workdir> --setenv ... \\
           -- [setpriv --reuid U --regid U --clear-groups --inh-caps=-all --bounding-set=-all --]
-             prlimit --as=... --nproc=... --fsize=... --core=0 --
+             prlimit --as=... --fsize=... --core=0 --nproc=... --
              <python> -m ipykernel_launcher -f <workdir>/.kernel/connection.json
+             --HistoryManager.enabled=False
 
-Nothing else of the host is visible: not ``/etc`` (Python needs only
-``passwd``/``group``, which are generated), not the grader's home, the
-repository, the solutions or other submissions.
+Nothing else of the host is visible: of ``/etc`` only fonts and a generated
+``passwd``/``group`` (Python needs nothing more), not the grader's home, the
+repository, the solutions or other submissions. The environment is cleared and
+rebuilt: ``PATH``, ``HOME`` (= the work dir), ``USER``, ``LANG``, ``TMPDIR``, the
+thread variables, ``MPLBACKEND=Agg``, ``SDL_VIDEODRIVER=dummy``,
+``MALLOC_ARENA_MAX=2``, IPython/matplotlib config dirs in ``/tmp``, plus the
+caller's ``env`` (e.g. ``COURSE_LIB_FAST``, ``COURSE_LIB_GRADER_SEED``).
 
 Limits (:class:`Limits`), and how they are enforced without cgroups:
 
-* **Processes** (``max_processes``): ``RLIMIT_NPROC``, counted by the kernel per
-  *real uid* (threads count too). Root is exempt from it, even inside a user
-  namespace (the kernel exempts ``INIT_USER``), so when the grader runs as root the
-  sandbox drops to a private, random, unused uid with ``setpriv`` (bubblewrap keeps
-  only ``CAP_SETUID``/``CAP_SETGID``/``CAP_SETPCAP`` for that step; ``setpriv``
-  clears them and the bounding set, and ``no_new_privs`` is set by bwrap). As a
-  non-root grader the sandbox gets its own user namespace, where ``RLIMIT_NPROC``
-  counts only the sandbox's processes. A fork bomb then fails with ``EAGAIN`` at
-  ``max_processes`` tasks. The limit is applied by ``prlimit`` *inside* the sandbox,
-  after the uid change, so it never counts the grader's own processes.
+* **Processes** (``max_processes``): ``RLIMIT_NPROC``, which the kernel counts per
+  *real uid*, threads included. Root is exempt from it, even inside a user namespace
+  (the kernel exempts ``INIT_USER``), so when the grader runs as root the sandbox
+  drops to a private, random, unused uid with ``setpriv`` (bubblewrap keeps only
+  the four capabilities above for that step, ``setpriv`` clears them all and the
+  bounding set, and bwrap sets ``no_new_privs``). A non-root grader gives the sandbox
+  its own user namespace, where ``RLIMIT_NPROC`` counts only the sandbox's tasks. The
+  limit is applied by ``prlimit`` *inside* the sandbox, after the uid change, so the
+  grader's own processes never count. A fork bomb gets ``EAGAIN`` at
+  ``max_processes`` tasks (an idle kernel uses 11).
 * **Memory** (``memory_mb``): ``RLIMIT_AS`` on every process of the sandbox, so a big
-  allocation raises ``MemoryError``. torch reserves address space generously but
-  ``import torch`` plus a small training loop peaks at about 0.75 GB of address
-  space with one thread, and the kernel with torch, gymnasium and matplotlib loaded
-  runs under 1.5 GB; the default of 4096 MB leaves room for real work.
-  ``RLIMIT_AS`` is per process, so a watchdog thread in the grader also sums the
-  resident memory of every sandbox process each 0.25 s and kills the sandbox
-  when the sum passes ``memory_mb``.
+  allocation raises ``MemoryError``. With ``MALLOC_ARENA_MAX=2`` (glibc otherwise
+  reserves 64 MiB of address space per thread arena: 0.7 GB for an idle kernel) an
+  idle kernel peaks at 0.2 GB of address space, and ``import torch`` + a 200-step
+  training loop + gymnasium + matplotlib at 0.9 GB: 1024 MB is enough for that;
+  the default of 4096 MB leaves room for real work. ``RLIMIT_AS`` is per process,
+  so a watchdog thread in the grader also sums the resident memory of all sandbox
+  processes every 0.25 s (their proportional share when the plain sum is over) and
+  kills the sandbox when the total passes ``memory_mb``.
 * **Disk** (``max_file_mb``): ``RLIMIT_FSIZE`` bounds each file the kernel writes;
   ``/tmp`` and ``/dev/shm`` are tmpfs of that size. The work directory itself is on
-  the host disk: the number of files is not bounded.
+  the host disk: the number of files in it is not bounded.
 * **Time**: a per-cell timeout (the cell is interrupted through the control channel
   and the kernel must answer within ``interrupt_grace_s``, else it is killed and the
-  remaining cells are marked ``dead``) and a whole-notebook deadline.
+  remaining cells are ``dead``) and a whole-notebook deadline (later cells
+  ``skipped``).
 * **Threads**: ``OMP_NUM_THREADS`` and friends are set to ``threads``.
-* **Output**: outputs kept per notebook are capped at ``max_output_bytes``; beyond
-  that they are dropped (stream text is clipped), and a note is recorded. One
-  message is still received whole, so a single huge ``print`` costs its size in the
-  grader's memory for a moment.
+* **Output**: outputs kept per notebook are capped at ``max_output_bytes`` (stream
+  text is clipped, other outputs dropped, a note recorded), each cell still keeping
+  its first 16 KB. A kernel message above 32 MiB is replaced by a note before it is
+  decoded, and the grader's sockets queue at most 4 messages; a message is still
+  received whole, so the grader briefly holds the largest single message (a loop
+  printing 1 GB peaked the grader at 1.0 GB; 100 MB at 0.16 GB).
 
-Teardown: the kernel is killed with its whole pid namespace (killing the
-namespace's init kills every process in it, including ``setsid``/double-forked
-daemons), then the grader checks that none of the sandbox's processes is left.
+Teardown: the sandbox's pid-namespace init is SIGKILLed, which kills every process
+in the namespace (``setsid``/double-forked daemons included), then the grader waits
+until none of the processes it saw (nor any process of the sandbox uid) is left.
 
 If bubblewrap is missing or cannot start, the kernel runs *unsandboxed* with the
 resource limits (a loud :class:`SandboxUnavailableWarning`, ``sandboxed=False`` on
-the results), unless ``require_sandbox=True``. Unsandboxed, the student's code can
+the result), unless ``require_sandbox=True``. Unsandboxed, the student's code can
 read the grader's files and use the network; ``RLIMIT_NPROC`` does not hold for root,
-so the watchdog also counts processes and kills the kernel's process tree, and
-daemons are found at teardown by an environment token: both best effort.
+so the watchdog counts processes and kills the kernel's process tree, and daemons
+are found at teardown by an environment token: both best effort.
+
+Caveats: the interpreter prefixes are bound whole (keep the grader's virtual
+environment outside instructor folders); files the student leaves in the work dir
+(symlinks included) are untrusted data: do not follow links when reading them.
 """
 
 from __future__ import annotations
@@ -122,6 +138,8 @@ _TRACEBACK_HEAD = 1_000
 _TRACEBACK_TAIL = 3_000
 _EVALUE_MAX = 1_000
 _LOG_KEEP = 64_000
+_MAX_MESSAGE_BYTES = 32 * 2**20  # kernel messages above this are replaced by a note
+_ZMQ_RCVHWM = 4  # messages queued on each grader socket
 _CELL_OUTPUT_FLOOR = 16_000  # bytes of output every cell keeps even past the cap
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 _PAGE = os.sysconf("SC_PAGE_SIZE")
@@ -156,7 +174,7 @@ class Limits:
         notebook_timeout_s: Wall-clock seconds for the whole notebook; cells after the
             deadline are skipped.
         max_processes: ``RLIMIT_NPROC``: tasks (processes *and threads*) the sandbox's
-            uid may have. An idle kernel with torch loaded uses about 10.
+            uid may have (at least 16). An idle kernel uses 11.
         threads: Value of ``OMP_NUM_THREADS``, ``MKL_NUM_THREADS``,
             ``OPENBLAS_NUM_THREADS`` and ``TORCH_NUM_THREADS``.
         max_output_bytes: Total size of the outputs kept for the notebook. Past it,
@@ -184,7 +202,7 @@ class Limits:
                 raise ValueError(f"Limits.{name} must be positive, got {getattr(self, name)!r}")
         if self.max_output_bytes < 0:
             raise ValueError(f"Limits.max_output_bytes must be >= 0, got {self.max_output_bytes}")
-        if self.max_processes < 8:
+        if self.max_processes < 16:
             raise ValueError(
                 f"Limits.max_processes={self.max_processes} is too low: the kernel itself "
                 "needs about 10 tasks (threads count); use at least 16."
@@ -393,6 +411,9 @@ def _base_env(workdir: Path, limits: Limits, env: Mapping[str, str] | None) -> d
         "MPLCONFIGDIR": "/tmp/.matplotlib",
         "XDG_CACHE_HOME": "/tmp/.cache",
         "JUPYTER_PLATFORM_DIRS": "1",
+        # glibc reserves 64 MiB of address space per thread arena; with RLIMIT_AS that
+        # reservation, not real use, would hit the limit first.
+        "MALLOC_ARENA_MAX": "2",
     }
     out.update({var: str(limits.threads) for var in _THREAD_VARS})
     for key, value in (env or {}).items():
@@ -404,10 +425,9 @@ def _base_env(workdir: Path, limits: Limits, env: Mapping[str, str] | None) -> d
 
 @dataclass
 class _Plan:
-    """Everything that depends on the host: argv prefix, uid, env."""
+    """What the host allows: sandbox or not, the kernel's environment, its uid."""
 
     sandboxed: bool
-    argv: list[str]
     env: dict[str, str]
     uid: int | None  # the sandbox's private uid when the grader is root
 
@@ -451,10 +471,19 @@ def _bwrap_argv(
         argv.extend([option, str(source), str(target)])
         mounted.append(target)
 
+    home = Path.home().resolve()
     for path in [*_interpreter_paths(), *extra_ro_binds]:
+        if home.is_relative_to(path):
+            raise SandboxError(
+                f"binding {path} into the sandbox would expose the grader's home directory "
+                f"{home}; install the interpreter (virtual environment) and pass "
+                "extra_ro_binds that lie outside it."
+            )
         bind("--ro-bind", path, path)
     bind("--ro-bind", etc_dir / "passwd", Path("/etc/passwd"))
     bind("--ro-bind", etc_dir / "group", Path("/etc/group"))
+    if Path("/etc/fonts").is_dir():  # else fontconfig (via matplotlib) prints an error
+        bind("--ro-bind", Path("/etc/fonts"), Path("/etc/fonts"))
     argv += ["--proc", "/proc", "--dev", "/dev"]
     argv += ["--perms", "1777", "--size", tmpfs, "--tmpfs", "/dev/shm"]
     bind("--bind", workdir, workdir)
@@ -542,6 +571,98 @@ def _chown_tree(root: Path, uid: int, gid: int) -> None:
                 os.lchown(os.path.join(dirpath, name), uid, gid)
             except OSError:
                 pass
+
+
+_STUB_CONTENT: dict[str, Callable[[str], dict[str, Any]]] = {
+    "stream": lambda note: {"name": "stderr", "text": note},
+    "display_data": lambda note: {"data": {"text/plain": note}, "metadata": {}},
+    "update_display_data": lambda note: {"data": {"text/plain": note}, "metadata": {}},
+    "execute_result": lambda note: {
+        "data": {"text/plain": note},
+        "metadata": {},
+        "execution_count": None,
+    },
+    "error": lambda note: {"ename": "OutputTooLarge", "evalue": note, "traceback": []},
+    "execute_reply": lambda note: {
+        "status": "error",
+        "ename": "OutputTooLarge",
+        "evalue": note,
+        "traceback": [],
+        "execution_count": None,
+    },
+}
+
+
+def _bounded_context() -> Any:
+    """A zmq context whose sockets queue at most ``_ZMQ_RCVHWM`` received messages.
+
+    zmq's default (1000 messages of any size) let a loop printing 50 MB strings queue
+    gigabytes in the grader. With a short receive queue the backlog stays in the
+    kernel's send queue (its own memory, under its own limit).
+    """
+    import zmq
+    import zmq.asyncio
+
+    context = zmq.asyncio.Context()
+    context.setsockopt(zmq.RCVHWM, _ZMQ_RCVHWM)
+    return context
+
+
+def _ignored_message(reason: str) -> dict[str, Any]:
+    """A message nbclient ignores (its parent is no request of ours)."""
+    header = {"msg_id": "", "msg_type": "grader_ignored", "reason": reason[:500]}
+    return {
+        "header": header,
+        "msg_id": "",
+        "msg_type": "grader_ignored",
+        "parent_header": {},
+        "metadata": {},
+        "content": {},
+        "buffers": [],
+    }
+
+
+def _make_channel_class() -> type:
+    from jupyter_client.channels import AsyncZMQSocketChannel
+
+    class BoundedChannel(AsyncZMQSocketChannel):
+        """A client channel that does not parse oversized or malformed kernel messages.
+
+        A message above ``_MAX_MESSAGE_BYTES`` has its content replaced by a short note
+        before JSON decoding (decoding a 1 GB print made the grader peak near 3 GB; now
+        only the raw frames are held, briefly). A message that does not decode or whose
+        signature is wrong is ignored instead of raising inside nbclient.
+        """
+
+        dropped = 0  # bytes of oversized messages replaced by notes
+
+        async def _recv(self, **kwargs: Any) -> dict[str, Any]:
+            # copy=False: the frames stay in zmq's buffers instead of being copied.
+            frames = await self.socket.recv_multipart(copy=False)
+            try:
+                _, smsg = self.session.feed_identities(frames, copy=False)
+                size = sum(len(frame) for frame in smsg)
+                if size > _MAX_MESSAGE_BYTES:
+                    return self.session.deserialize(self._stub(smsg, size))
+                return self.session.deserialize(smsg, copy=False)
+            except Exception as exc:
+                return _ignored_message(f"{type(exc).__name__}: {exc}")
+
+        def _stub(self, smsg: list[Any], size: int) -> list[bytes]:
+            if len(smsg) < 5 or len(smsg[1]) > 65536 or len(smsg[2]) > 65536:
+                raise ValueError(f"malformed or oversized message header ({size} bytes)")
+            header, parent = smsg[1].bytes, smsg[2].bytes
+            msg_type = json.loads(header).get("msg_type", "")
+            note = (
+                f"[grader] a {size}-byte {msg_type} message from the kernel was dropped "
+                f"(limit {_MAX_MESSAGE_BYTES} bytes per message)\n"
+            )
+            content = _STUB_CONTENT.get(msg_type, lambda _note: {})(note)
+            frames = [header, parent, b"{}", self.session.pack(content)]
+            self.dropped += size
+            return [self.session.sign(frames), *frames]
+
+    return BoundedChannel
 
 
 class _LogReader(threading.Thread):
@@ -647,6 +768,7 @@ class SandboxKernel:
         self._known: dict[int, int] = {}  # pid -> start time of sandbox processes seen
         self._owner: tuple[int, int] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._context: Any = None
 
     # ------------------------------------------------------------------ plan
 
@@ -655,7 +777,7 @@ class SandboxKernel:
         ok, detail = probe_bwrap(self.bwrap)
         if ok:
             uid = _pick_sandbox_uid() if _is_root() else None
-            return _Plan(True, [], env, uid)
+            return _Plan(True, env, uid)
         message = (
             f"bubblewrap failed to start: {detail}; install it with `apt-get install "
             "bubblewrap` (and allow user namespaces), or pass require_sandbox=False "
@@ -670,7 +792,7 @@ class SandboxKernel:
             stacklevel=3,
         )
         env[_TOKEN_VAR] = self._token
-        return _Plan(False, [], env, None)
+        return _Plan(False, env, None)
 
     def _fallback_nproc(self) -> int | None:
         if _is_root():
@@ -685,8 +807,16 @@ class SandboxKernel:
         """Launch the kernel and wait until it answers.
 
         Raises:
-            SandboxError: the kernel did not start (the message holds its stderr).
+            SandboxError: the kernel did not start (the message holds its stderr), or
+                bubblewrap is unavailable and ``require_sandbox`` is set.
         """
+        try:
+            await self._start()
+        except BaseException:
+            await self.stop()
+            raise
+
+    async def _start(self) -> None:
         from jupyter_client.kernelspec import KernelSpecManager
         from jupyter_client.manager import AsyncKernelManager
 
@@ -758,12 +888,15 @@ class SandboxKernel:
             self._log.start()
             self._watchdog = threading.Thread(target=self._watch, daemon=True, name="sandbox-dog")
             self._watchdog.start()
-            self.kc = self.km.client()
+            channel = _make_channel_class()
+            self._context = _bounded_context()
+            self.kc = self.km.client(
+                context=self._context, iopub_channel_class=channel, shell_channel_class=channel
+            )
             self.kc.start_channels()
             await self.kc.wait_for_ready(timeout=self.startup_timeout_s)
         except (RuntimeError, TimeoutError, OSError) as exc:
             log = self.log_text()
-            await self.stop()
             hint = (
                 "bubblewrap started but the kernel did not come up"
                 if self.sandboxed
@@ -854,6 +987,9 @@ class SandboxKernel:
                 self.kc.stop_channels()
             except Exception:
                 pass
+        if self._context is not None:
+            self._context.destroy(linger=0)
+            self._context = None
         if self.km is not None and self.km.has_kernel:
             self.kill()
             try:
@@ -1067,6 +1203,33 @@ def _plain_traceback(lines: list[str]) -> str:
     return f"{text[:_TRACEBACK_HEAD]}\n[... {cut} characters cut ...]\n{text[-_TRACEBACK_TAIL:]}"
 
 
+def _coalesce_streams(outputs: list[Any]) -> list[Any]:
+    """Merge stream outputs by name (as nbclient does) and apply carriage returns.
+
+    nbclient's own version runs a regex that is quadratic in the length of a line, so
+    one long printed line would hang the grader; this one is linear.
+    """
+    merged: list[Any] = []
+    streams: dict[str, Any] = {}
+    for output in outputs:
+        if output.get("output_type") != "stream":
+            merged.append(output)
+        elif output["name"] in streams:
+            streams[output["name"]]["text"] += output["text"]
+        else:
+            streams[output["name"]] = output
+            merged.append(output)
+    for output in streams.values():
+        if "\r" in output["text"]:
+            lines = output["text"].split("\n")
+            for i, line in enumerate(lines):
+                kept = line.rstrip("\r")
+                if "\r" in kept:
+                    lines[i] = line[kept.rindex("\r") + 1 :]
+            output["text"] = "\n".join(lines)
+    return merged
+
+
 def _make_client(nb: nbformat.NotebookNode, km: Any, kc: Any, cap: int) -> Any:
     from nbclient import NotebookClient
 
@@ -1080,7 +1243,7 @@ def _make_client(nb: nbformat.NotebookNode, km: Any, kc: Any, cap: int) -> Any:
                 allow_errors=True,
                 interrupt_on_timeout=False,
                 record_timing=False,
-                coalesce_streams=True,
+                coalesce_streams=False,  # its \r regex is quadratic on long lines
                 store_widget_state=False,
                 skip_cells_with_tag=f"never-skip-{secrets.token_hex(8)}",
             )
@@ -1135,6 +1298,19 @@ def _make_client(nb: nbformat.NotebookNode, km: Any, kc: Any, cap: int) -> Any:
             self._drop(size)
             return None
 
+        def coalesce(self, cell: Any, cell_index: int) -> None:
+            """Merge the cell's streams; keep display_id indices pointing at their outputs."""
+            old = list(cell.get("outputs", []))
+            cell.outputs = _coalesce_streams(old)
+            where = {id(output): i for i, output in enumerate(cell.outputs)}
+            for cells in self._display_id_map.values():
+                if cell_index in cells:
+                    cells[cell_index] = [
+                        where[id(old[i])]
+                        for i in cells[cell_index]
+                        if i < len(old) and id(old[i]) in where
+                    ]
+
         def clear_output(self, outs: list, msg: dict, cell_index: int) -> None:
             super().clear_output(outs, msg, cell_index)
             if not outs:
@@ -1184,6 +1360,81 @@ async def _recover(sk: SandboxKernel, budget: float) -> bool:
     return False
 
 
+def _channel_dropped(sk: SandboxKernel) -> int:
+    """Bytes of oversized kernel messages the client channels replaced by notes."""
+    return sum(
+        getattr(getattr(sk.kc, name, None), "dropped", 0)
+        for name in ("_iopub_channel", "_shell_channel")
+    )
+
+
+async def _run_cell(
+    sk: SandboxKernel,
+    client: Any,
+    cell: nbformat.NotebookNode,
+    record: CellRecord,
+    count: int,
+    timeout: float,
+    limits: Limits,
+    interrupt_grace_s: float,
+    notes: list[str],
+) -> str | None:
+    """Run one cell, filling ``record`` (and ``notes``); return why the kernel is gone."""
+    from nbclient.exceptions import CellTimeoutError, DeadKernelError
+
+    client.timeout_func = lambda _cell: timeout
+    client.begin_cell()
+    dropped_before = _channel_dropped(sk)
+    t0 = time.monotonic()
+    dead_reason = None
+    try:
+        await client.async_execute_cell(cell, record.index, execution_count=count)
+    except CellTimeoutError:
+        by_notebook = timeout < limits.cell_timeout_s
+        record.status = "timeout"
+        record.reason = (
+            f"notebook time limit ({limits.notebook_timeout_s:g} s)"
+            if by_notebook
+            else f"cell time limit ({limits.cell_timeout_s:g} s)"
+        )
+        if not by_notebook and not await _recover(sk, interrupt_grace_s):
+            dead_reason = "kernel did not respond after the timeout interrupt; it was killed"
+            sk.kill(dead_reason)
+    except DeadKernelError:
+        record.status = "dead"
+        await asyncio.sleep(0.05)  # let the watchdog's reason land first
+        dead_reason = record.reason = sk.death_reason()
+    except Exception as exc:  # whatever the kernel sent, the grader must go on
+        record.status = "dead"
+        dead_reason = record.reason = (
+            f"the grader could not drive the kernel ({type(exc).__name__}: {str(exc)[:300]}); "
+            "it was killed"
+        )
+        sk.kill(dead_reason)
+    else:
+        reply = (client.reply or {}).get("content", {})
+        if reply.get("status") == "error":
+            record.status = "error"
+            record.ename = str(reply.get("ename", ""))[:_EVALUE_MAX]
+            record.evalue = str(reply.get("evalue", ""))[:_EVALUE_MAX]
+            record.traceback = _plain_traceback([str(x) for x in reply.get("traceback", [])])
+    record.seconds = time.monotonic() - t0
+    client.coalesce(cell, record.index)
+    stubbed = _channel_dropped(sk) - dropped_before
+    client.dropped += stubbed
+    record.output_truncated = client.truncated or stubbed > 0
+    if record.output_truncated:
+        note = (
+            f"output truncated: the notebook's outputs passed the cap of "
+            f"{limits.max_output_bytes} bytes; {client.dropped} bytes dropped so far"
+        )
+        cell.outputs.append(
+            nbformat.v4.new_output("stream", name="stderr", text=f"[grader] {note}\n")
+        )
+        notes.append(f"cell {record.index}: {note}")
+    return dead_reason
+
+
 async def async_execute_notebook(
     nb: nbformat.NotebookNode,
     workdir: str | os.PathLike[str],
@@ -1197,8 +1448,6 @@ async def async_execute_notebook(
     interrupt_grace_s: float = 10,
 ) -> ExecutionResult:
     """Asynchronous :func:`execute_notebook`; same arguments and result."""
-    from nbclient.exceptions import CellTimeoutError, DeadKernelError
-
     limits = limits or Limits()
     nb = copy.deepcopy(nb)
     started = time.monotonic()
@@ -1228,48 +1477,11 @@ async def async_execute_notebook(
             elif remaining <= 0:
                 record.status, record.reason = "skipped", "notebook time limit"
             else:
-                timeout = min(limits.cell_timeout_s, remaining)
-                client.timeout_func = lambda _cell, t=timeout: t
-                client.begin_cell()
-                t0 = time.monotonic()
                 count += 1
-                try:
-                    await client.async_execute_cell(cell, index, execution_count=count)
-                except CellTimeoutError:
-                    by_notebook = timeout < limits.cell_timeout_s
-                    record.status = "timeout"
-                    record.reason = (
-                        f"notebook time limit ({limits.notebook_timeout_s:g} s)"
-                        if by_notebook
-                        else f"cell time limit ({limits.cell_timeout_s:g} s)"
-                    )
-                    if not by_notebook and not await _recover(sk, interrupt_grace_s):
-                        dead_reason = (
-                            "kernel did not respond after the timeout interrupt; it was killed"
-                        )
-                        sk.kill(dead_reason)
-                except DeadKernelError:
-                    record.status = "dead"
-                    await asyncio.sleep(0.05)
-                    dead_reason = record.reason = sk.death_reason()
-                else:
-                    reply = (client.reply or {}).get("content", {})
-                    if reply.get("status") == "error":
-                        record.status = "error"
-                        record.ename = str(reply.get("ename", ""))[:_EVALUE_MAX]
-                        record.evalue = str(reply.get("evalue", ""))[:_EVALUE_MAX]
-                        record.traceback = _plain_traceback(list(reply.get("traceback", [])))
-                record.seconds = time.monotonic() - t0
-                record.output_truncated = client.truncated
-                if client.truncated:
-                    note = (
-                        f"output truncated: the notebook's outputs passed the cap of "
-                        f"{limits.max_output_bytes} bytes; {client.dropped} bytes dropped so far"
-                    )
-                    cell.outputs.append(
-                        nbformat.v4.new_output("stream", name="stderr", text=f"[grader] {note}\n")
-                    )
-                    notes.append(f"cell {index}: {note}")
+                timeout = min(limits.cell_timeout_s, remaining)
+                dead_reason = await _run_cell(
+                    sk, client, cell, record, count, timeout, limits, interrupt_grace_s, notes
+                )
             if record.status in ("dead", "skipped"):
                 cell.outputs = []
                 cell.execution_count = None

@@ -1,0 +1,396 @@
+"""Grading a batch of submissions: restore, execute in the sandbox, judge outside, record.
+
+For each submission (one task, possibly in a worker process):
+
+1. read it (a bad file becomes an error row);
+2. restore the instructor's locked and test cells by ``grade_id`` (:mod:`.assemble`);
+3. execute it in the sandbox with the grader's seed (:mod:`.sandbox`);
+4. collect the observations that the test cells emitted and judge them against the
+   reference solution's, run the same way (:mod:`.judges`, :mod:`.programs`);
+5. return a :class:`~.gradebook.SubmissionRecord` as data.
+
+The driver alone writes the gradebook, one transaction per submission, and skips what is
+already graded with the same file hash and grader version.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import hashlib
+import json
+import os
+import secrets
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import nbformat
+
+import course_lib
+from course_lib.grading.assemble import assemble
+from course_lib.grading.gradebook import Gradebook, SubmissionRecord, TestRecord
+from course_lib.grading.judges import judge_observation
+from course_lib.grading.sandbox import ExecutionResult, Limits, execute_notebook
+from course_lib.grading.submissions import discover, read_submission
+from course_lib.observations import GRADER_SEED_ENV_VAR, MIME_TYPE
+
+__all__ = ["GRADER_VERSION", "GradeSettings", "grade_batch", "grade_one"]
+
+GRADER_VERSION = f"{course_lib.__version__}-g1"
+"""Part of every gradebook row; a new version re-grades everything."""
+
+# Observations judged by probing an exported network (kind for programs.judge_network).
+NETWORK_OBSERVATIONS = {"actor_critic": "actor_critic", "actor": "actor", "critic": "critic"}
+# Reward criteria: assignment -> (env id, threshold).
+REWARD_CRITERIA = {
+    "01_actor_critic": ("CartPole-v1", 475.0),
+    "02_a2c": ("CartPole-v1", 475.0),
+}
+PROGRAM_TIMEOUT_S = 600
+
+
+@dataclass
+class GradeSettings:
+    """Everything a worker needs to grade one submission (picklable)."""
+
+    solutions: Path
+    seed: int
+    cache_dir: Path
+    scratch: Path
+    limits: Limits = field(default_factory=Limits)
+    fast: bool = False
+    policy_episodes: int = 20
+    require_sandbox: bool = False
+
+
+def _package_dir() -> Path:
+    return Path(course_lib.__file__).resolve().parent
+
+
+def _kernel_env(settings: GradeSettings) -> dict[str, str]:
+    return {
+        GRADER_SEED_ENV_VAR: str(settings.seed),
+        "COURSE_LIB_FAST": "1" if settings.fast else "0",
+    }
+
+
+def _execute(nb: nbformat.NotebookNode, settings: GradeSettings) -> ExecutionResult:
+    settings.scratch.mkdir(parents=True, exist_ok=True)
+    workdir = Path(tempfile.mkdtemp(prefix="run-", dir=settings.scratch))
+    try:
+        return execute_notebook(
+            nb,
+            workdir,
+            limits=settings.limits,
+            env=_kernel_env(settings),
+            extra_ro_binds=[_package_dir()],
+            require_sandbox=settings.require_sandbox,
+        )
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def observations_by_cell(result: ExecutionResult) -> dict[str, dict[str, list[Any]]]:
+    """``{grade_id: {name: [data, ...]}}`` from the graded cells' outputs only."""
+    found: dict[str, dict[str, list[Any]]] = {}
+    for cell in result.cells:
+        if not cell.grade_id:
+            continue
+        for output in cell.outputs:
+            payload = (output.get("data") or {}).get(MIME_TYPE)
+            if isinstance(payload, dict) and isinstance(payload.get("name"), str):
+                found.setdefault(cell.grade_id, {}).setdefault(payload["name"], []).append(
+                    payload.get("data")
+                )
+    return found
+
+
+def reference_observations(assignment: str, settings: GradeSettings) -> dict[str, dict[str, Any]]:
+    """The reference solution's observations with the grader's seed (cached on disk)."""
+    source_path = settings.solutions / f"{assignment}.ipynb"
+    digest = hashlib.sha256(source_path.read_bytes()).hexdigest()[:16]
+    cache = (
+        settings.cache_dir
+        / f"{assignment}-{digest}-{settings.seed}-{GRADER_VERSION}-{int(settings.fast)}.json"
+    )
+    if cache.is_file():
+        return json.loads(cache.read_text())
+    source = nbformat.read(source_path, as_version=4)
+    result = _execute(source, settings)
+    failed = [c for c in result.cells if c.status != "ok"]
+    if failed:
+        first = failed[0]
+        raise RuntimeError(
+            f"the reference solution {source_path} does not run cleanly in the grader "
+            f"(cell {first.grade_id or first.index}: {first.status} {first.ename or ''} "
+            f"{first.evalue or first.reason or ''}); fix the instructor notebook first."
+        )
+    reference = {
+        gid: {n: v[-1] for n, v in obs.items()} for gid, obs in observations_by_cell(result).items()
+    }
+    settings.cache_dir.mkdir(parents=True, exist_ok=True)
+    tmp = cache.with_suffix(".tmp")
+    tmp.write_text(json.dumps(reference))
+    tmp.replace(cache)
+    return reference
+
+
+def _run_program_job(job: dict[str, Any]) -> dict[str, Any]:
+    """Judge an exported program in a separate process (weights-only loading, op allowlist)."""
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "TORCH_FORCE_WEIGHTS_ONLY_LOAD": "1",
+        "OMP_NUM_THREADS": "1",
+        "SDL_VIDEODRIVER": "dummy",
+        "HOME": tempfile.gettempdir(),
+    }
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", "course_lib.grading.programs"],
+            input=json.dumps(job),
+            capture_output=True,
+            text=True,
+            timeout=PROGRAM_TIMEOUT_S,
+            env=env,
+            cwd=tempfile.gettempdir(),
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        return {"fraction": 0.0, "message": "judging the exported program timed out"}
+    if proc.returncode != 0:
+        return {
+            "fraction": 0.0,
+            "message": f"the exported program could not be judged: {proc.stderr[-500:]}",
+        }
+    return json.loads(proc.stdout)
+
+
+def _judge(
+    assignment: str, name: str, student: Any, reference: Any, settings: GradeSettings
+) -> tuple[float, str]:
+    if name in NETWORK_OBSERVATIONS:
+        if not isinstance(student, dict):
+            return 0.0, "malformed network observation"
+        out = _run_program_job(
+            {
+                "type": "network",
+                "kind": NETWORK_OBSERVATIONS[name],
+                "data": student,
+                "seed": settings.seed,
+            }
+        )
+        return float(out["fraction"]), str(out["message"])
+    if name == "trained_policy":
+        env_id, threshold = REWARD_CRITERIA[assignment]
+        if not isinstance(student, dict):
+            return 0.0, "malformed policy observation"
+        out = _run_program_job(
+            {
+                "type": "policy",
+                "data": student,
+                "env_id": env_id,
+                "threshold": threshold,
+                "n_episodes": settings.policy_episodes,
+                "seed": settings.seed,
+            }
+        )
+        return float(out["fraction"]), str(out["message"])
+    verdict = judge_observation(name, student, reference)
+    return verdict.fraction, verdict.message
+
+
+def _visible_text(cell: Any) -> str:
+    texts = [o.get("text", "") for o in cell.outputs if o.get("output_type") == "stream"]
+    text = "".join(t if isinstance(t, str) else "".join(t) for t in texts)
+    lines = [line for line in text.splitlines() if not line.startswith("observation recorded")]
+    if cell.status == "error":
+        lines.append(f"{cell.ename}: {cell.evalue}")
+    elif cell.status in ("timeout", "dead", "skipped"):
+        lines.append(cell.reason or cell.status)
+    return "\n".join(lines)[:4000]
+
+
+def grade_one(
+    student: str, assignment: str, path: Path, settings: GradeSettings
+) -> SubmissionRecord:
+    """Grade one submission; never raises for the submission's faults."""
+    start = time.perf_counter()
+    source_path = settings.solutions / f"{assignment}.ipynb"
+    source = nbformat.read(source_path, as_version=4) if source_path.is_file() else None
+    sub = read_submission(student, assignment, Path(path), source)
+    rec = SubmissionRecord(student, assignment, str(path), sub.file_hash, GRADER_VERSION, "graded")
+    if sub.error is not None or source is None or sub.notebook is None:
+        rec.status, rec.error = "error", sub.error
+        rec.total_seconds = time.perf_counter() - start
+        return rec
+    built = assemble(source, sub.notebook)
+    rec.tampering = [(t.grade_id, t.kind, t.detail) for t in built.tampering]
+    reference = reference_observations(assignment, settings)
+    result = _execute(built.notebook, settings)
+    rec.sandboxed = result.sandboxed
+    rec.exec_seconds = result.seconds
+    rec.details = {
+        "notes": result.notes,
+        "death_reason": result.death_reason,
+        "counts": result.counts(),
+    }
+    observed = observations_by_cell(result)
+    cells = {c.grade_id: c for c in result.cells if c.grade_id}
+    for grade_id, points in built.tests:
+        cell = cells.get(grade_id)
+        expected = reference.get(grade_id, {})
+        got = observed.get(grade_id, {})
+        fractions, messages = [], []
+        for name, ref_data in expected.items():
+            emissions = got.get(name, [])
+            if not emissions:
+                fractions.append(0.0)
+                messages.append(f"{name}: not observed (the cell stopped before it)")
+                continue
+            verdicts = [_judge(assignment, name, e, ref_data, settings) for e in emissions]
+            worst = min(verdicts, key=lambda v: v[0])
+            fractions.append(worst[0])
+            messages.append(f"{name}: {worst[1]}")
+        fraction = sum(fractions) / len(fractions) if fractions else 0.0
+        if not expected:
+            messages.append("the reference emitted no observation for this cell")
+        score = round(points * fraction, 2)
+        status_of_cell = cell.status if cell is not None else "not run"
+        if fraction >= 1.0:
+            status = "passed"
+        elif status_of_cell in ("timeout", "dead", "skipped", "not run"):
+            status = "timeout" if status_of_cell == "timeout" else "not run"
+        elif fraction > 0:
+            status = "partial"
+        elif status_of_cell == "error":
+            status = "error"
+        else:
+            status = "failed"
+        rec.tests.append(
+            TestRecord(
+                grade_id=grade_id,
+                score=score,
+                max_score=points,
+                status=status,
+                message="; ".join(messages)[:4000],
+                seconds=cell.seconds if cell is not None else 0.0,
+                visible=_visible_text(cell) if cell is not None else "",
+            )
+        )
+    rec.artifacts = _artifacts(result, observed, assignment, settings)
+    rec.total_seconds = time.perf_counter() - start
+    return rec
+
+
+def _artifacts(
+    result: ExecutionResult,
+    observed: dict[str, dict[str, list[Any]]],
+    assignment: str,
+    settings: GradeSettings,
+) -> dict[str, bytes]:
+    """The learning curve (the training cell's last PNG) and a GIF of the trained policy."""
+    out: dict[str, bytes] = {}
+    for cell in result.cells:
+        if cell.grade_id == "run_training":
+            pngs = [
+                o["data"]["image/png"] for o in cell.outputs if "image/png" in (o.get("data") or {})
+            ]
+            if pngs:
+                with contextlib.suppress(ValueError):
+                    out["learning_curve.png"] = base64.b64decode(pngs[-1])
+    for names in observed.values():
+        policy = names.get("trained_policy")
+        if policy and isinstance(policy[-1], dict) and assignment in REWARD_CRITERIA:
+            job = {
+                "type": "gif",
+                "data": policy[-1],
+                "env_id": REWARD_CRITERIA[assignment][0],
+                "seed": settings.seed,
+            }
+            gif = _run_program_job(job).get("gif")
+            if gif:
+                out["agent.gif"] = base64.b64decode(gif)
+    return out
+
+
+@dataclass
+class BatchSummary:
+    graded: int = 0
+    skipped: int = 0
+    errors: list[tuple[str, str, str]] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def grade_batch(
+    gradebook: Gradebook,
+    items: Iterable[tuple[str, str, Path]],
+    settings: GradeSettings,
+    *,
+    workers: int = 1,
+    progress: Callable[[SubmissionRecord | None], None] | None = None,
+) -> BatchSummary:
+    """Grade every submission not yet graded; write each result as soon as it is known."""
+    start = time.perf_counter()
+    summary = BatchSummary()
+    todo = []
+    for student, assignment, path in items:
+        file_hash = (
+            hashlib.sha256(Path(path).read_bytes()).hexdigest() if Path(path).is_file() else ""
+        )
+        if file_hash and gradebook.is_graded(student, assignment, file_hash, GRADER_VERSION):
+            summary.skipped += 1
+            if progress:
+                progress(None)
+            continue
+        todo.append((student, assignment, Path(path)))
+    # Reference observations first, once per assignment, so workers only read the cache.
+    for assignment in sorted({a for _, a, _ in todo}):
+        if (settings.solutions / f"{assignment}.ipynb").is_file():
+            reference_observations(assignment, settings)
+
+    def done(rec: SubmissionRecord) -> None:
+        gradebook.record(rec)
+        summary.graded += 1
+        if rec.status == "error":
+            summary.errors.append((rec.student, rec.assignment, rec.error or ""))
+        if progress:
+            progress(rec)
+
+    if workers <= 1:
+        for student, assignment, path in todo:
+            done(grade_one(student, assignment, path, settings))
+    else:
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            futures = [pool.submit(grade_one, s, a, p, settings) for s, a, p in todo]
+            for future in as_completed(futures):
+                done(future.result())
+    summary.seconds = time.perf_counter() - start
+    return summary
+
+
+def default_seed(gradebook_path: Path) -> int:
+    """The gradebook's grading seed: drawn once, then kept beside it (deterministic re-runs)."""
+    seed_file = gradebook_path.with_suffix(".seed")
+    if seed_file.is_file():
+        return int(seed_file.read_text().strip())
+    seed = secrets.randbelow(2**31)
+    seed_file.parent.mkdir(parents=True, exist_ok=True)
+    seed_file.write_text(f"{seed}\n")
+    return seed
+
+
+__all__ += [
+    "BatchSummary",
+    "default_seed",
+    "discover",
+    "observations_by_cell",
+    "reference_observations",
+]
