@@ -264,7 +264,7 @@ def _add_export_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "export",
         help="write grades as CSV and Gradescope JSON",
-        description="Write the latest grades: one CSV for the class and Gradescope results.json files.",
+        description="Write the latest grades: a CSV for the class, Gradescope results.json files.",
     )
     parser.add_argument("--gradebook", type=Path, default=Path(_DEFAULT_GRADEBOOK))
     parser.add_argument("--out", type=Path, default=Path("grading/export"))
@@ -319,7 +319,7 @@ def _add_sample_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "sample-class",
         help="write a sample class of submissions to try the grader on",
-        description="Write submitted/<student>/<assignment>/ notebooks generated from the solutions: "
+        description="Write submitted/<student>/<assignment>/ notebooks made from the solutions: "
         "correct, partly wrong, broken, tampered and hostile work.",
     )
     parser.add_argument("out", type=Path)

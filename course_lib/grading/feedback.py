@@ -23,7 +23,8 @@ h1{font-size:1.5em;margin-bottom:.2em} .sub{color:#5a6272;margin-top:0}
 .total{font-size:1.25em;font-weight:600;margin:1em 0}
 table{border-collapse:collapse;width:100%;margin:1em 0} th,td{text-align:left;padding:.5em .6em;
 border-bottom:1px solid #e3e6ec;vertical-align:top} th{background:#f5f6f8;font-weight:600}
-.passed{color:#137333;font-weight:600} .failed,.error,.timeout,.not_run{color:#b3261e;font-weight:600}
+.passed{color:#137333;font-weight:600}
+.failed,.error,.timeout,.not_run{color:#b3261e;font-weight:600}
 .partial{color:#b06000;font-weight:600}
 pre{white-space:pre-wrap;background:#f7f7f9;border:1px solid #e3e6ec;border-radius:4px;
 padding:.5em;margin:.3em 0 0;font-size:.85em;max-height:14em;overflow:auto}
@@ -50,12 +51,14 @@ def _page(gradebook: Gradebook, row: object) -> str:
     e = html.escape
     parts = [
         "<!doctype html><html><head><meta charset='utf-8'>",
-        f"<title>{e(r['assignment'])} · {e(r['student'])}</title><style>{_STYLE}</style></head><body>",
+        f"<title>{e(r['assignment'])} · {e(r['student'])}</title>",
+        f"<style>{_STYLE}</style></head><body>",
         f"<h1>{e(r['assignment'])}</h1><p class='sub'>Feedback for <b>{e(r['student'])}</b></p>",
     ]
     if r["status"] == "error":
         parts.append(
-            f"<div class='error-box'><b>This submission could not be graded.</b><br>{e(r['error'] or '')}</div>"
+            "<div class='error-box'><b>This submission could not be graded.</b><br>"
+            f"{e(r['error'] or '')}</div>"
         )
         return "".join(parts) + "</body></html>"
     parts.append(f"<div class='total'>Score: {r['score']:g} / {r['max_score']:g}</div>")
@@ -63,7 +66,8 @@ def _page(gradebook: Gradebook, row: object) -> str:
     if tamper:
         items = "".join(f"<li><code>{e(g)}</code>: {e(k)} ({e(d)})</li>" for g, k, d in tamper)
         parts.append(
-            f"<div class='tamper'>Locked cells were changed; the originals were used:<ul>{items}</ul></div>"
+            "<div class='tamper'>Locked cells were changed; the originals were used:"
+            f"<ul>{items}</ul></div>"
         )
     parts.append(
         "<table><tr><th>test</th><th>score</th><th>result</th><th>what the check said</th></tr>"
@@ -72,7 +76,8 @@ def _page(gradebook: Gradebook, row: object) -> str:
         css = t["status"].replace(" ", "_")
         said = f"<pre>{e(t['visible'])}</pre>" if t["visible"] else ""
         parts.append(
-            f"<tr><td><code>{e(t['grade_id'])}</code></td><td>{t['score']:g} / {t['max_score']:g}</td>"
+            f"<tr><td><code>{e(t['grade_id'])}</code></td>"
+            f"<td>{t['score']:g} / {t['max_score']:g}</td>"
             f"<td class='{css}'>{_status_label(t['status'])}</td>"
             f"<td>{said}<small>Hidden tests are reported by score only.</small></td></tr>"
         )
@@ -82,13 +87,15 @@ def _page(gradebook: Gradebook, row: object) -> str:
     if curve:
         media.append(
             "<figure><img alt='learning curve' src='data:image/png;base64,"
-            f"{base64.b64encode(curve).decode()}'><figcaption>Your learning curve</figcaption></figure>"
+            f"{base64.b64encode(curve).decode()}'>"
+            "<figcaption>Your learning curve</figcaption></figure>"
         )
     gif = gradebook.artifact(r["id"], "agent.gif")
     if gif:
         media.append(
             "<figure><img alt='trained agent' src='data:image/gif;base64,"
-            f"{base64.b64encode(gif).decode()}'><figcaption>Your trained agent, played by the grader"
+            f"{base64.b64encode(gif).decode()}'>"
+            "<figcaption>Your trained agent, played by the grader"
             "</figcaption></figure>"
         )
     if media:

@@ -229,6 +229,18 @@ def grade_one(
     rec = SubmissionRecord(student, assignment, str(path), sub.file_hash, GRADER_VERSION, "graded")
     if sub.error is not None or source is None or sub.notebook is None:
         rec.status, rec.error = "error", sub.error
+        for cell in source.cells if source is not None else []:
+            meta = cell.metadata.get("nbgrader", {})
+            if meta.get("grade"):
+                rec.tests.append(
+                    TestRecord(
+                        meta["grade_id"],
+                        0.0,
+                        float(meta.get("points", 0)),
+                        "not run",
+                        "the submission could not be read",
+                    )
+                )
         rec.total_seconds = time.perf_counter() - start
         return rec
     built = assemble(source, sub.notebook)

@@ -27,7 +27,7 @@ Layout of the sandbox (``bwrap`` argv, in this order)::
           --bind <workdir> <workdir> --chdir <workdir>
           --clearenv --unsetenv JPY_PARENT_PID --setenv HOME <workdir> --setenv ... \\
           -- [setpriv --reuid U --regid U --clear-groups --inh-caps=-all --bounding-set=-all --]
-             prlimit --as=... --fsize=... --core=0 --nproc=... --
+             nice -n 10 prlimit --as=... --fsize=... --core=0 --nproc=... --
              <python> -m ipykernel_launcher -f <workdir>/.kernel/connection.json
              --HistoryManager.enabled=False
 
@@ -67,7 +67,9 @@ Limits (:class:`Limits`), and how they are enforced without cgroups:
   and the kernel must answer within ``interrupt_grace_s``, else it is killed and the
   remaining cells are ``dead``) and a whole-notebook deadline (later cells
   ``skipped``).
-* **Threads**: ``OMP_NUM_THREADS`` and friends are set to ``threads``.
+* **Threads / CPU**: ``OMP_NUM_THREADS`` and friends are set to ``threads``; the
+  kernel runs at niceness 10, so a spinning fork bomb (up to ``max_processes``
+  busy tasks until the cell times out) yields the CPU to the grader and the host.
 * **Output**: outputs kept per notebook are capped at ``max_output_bytes`` (stream
   text is clipped, other outputs dropped, a note recorded), each cell still keeping
   its first 16 KB. A kernel message above 32 MiB is replaced by a note before it is
@@ -140,6 +142,7 @@ _EVALUE_MAX = 1_000
 _LOG_KEEP = 64_000
 _MAX_MESSAGE_BYTES = 32 * 2**20  # kernel messages above this are replaced by a note
 _ZMQ_RCVHWM = 4  # messages queued on each grader socket
+_NICE = 10  # niceness of the sandboxed kernel
 _CELL_OUTPUT_FLOOR = 16_000  # bytes of output every cell keeps even past the cap
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 _PAGE = os.sysconf("SC_PAGE_SIZE")
@@ -496,6 +499,9 @@ def _bwrap_argv(
         setpriv = shutil.which("setpriv", path="/usr/bin:/bin:/usr/sbin:/sbin") or "setpriv"
         argv += [setpriv, "--reuid", str(uid), "--regid", str(uid), "--clear-groups"]
         argv += ["--inh-caps=-all", "--bounding-set=-all", "--"]
+    nice = shutil.which("nice", path="/usr/bin:/bin")
+    if nice:  # a runaway notebook yields the CPU to the grader and the rest of the host
+        argv += [nice, "-n", str(_NICE)]
     argv += _rlimit_prefix(limits, limits.max_processes)
     return argv + command
 

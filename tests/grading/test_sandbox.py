@@ -373,7 +373,7 @@ def test_kernel_sees_one_thread_and_limits_in_a_with_block(tmp_path):
                 "import os, resource, torch\n"
                 "print(torch.get_num_threads(), os.environ['OMP_NUM_THREADS'],"
                 " resource.getrlimit(resource.RLIMIT_AS)[0] // 2**20,"
-                " resource.getrlimit(resource.RLIMIT_NPROC)[0], os.getuid() != 0)"
+                " resource.getrlimit(resource.RLIMIT_NPROC)[0], os.getuid() != 0, os.nice(0))"
             )
             reply = kc.execute_interactive(
                 code,
@@ -383,7 +383,7 @@ def test_kernel_sees_one_thread_and_limits_in_a_with_block(tmp_path):
         finally:
             kc.stop_channels()
         assert reply["content"]["status"] == "ok"
-        assert "".join(lines).split() == ["1", "1", "3000", "64", "True"]
+        assert "".join(lines).split() == ["1", "1", "3000", "64", "True", "10"]
         pid = sk.pid
     assert pid is not None and not Path(f"/proc/{pid}").exists()
 

@@ -1,0 +1,254 @@
+"""The grader end to end on notebook 00: a corpus of correct, buggy, tampered, hostile and
+malformed submissions built from the instructor notebook."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from course_lib.grading.grade import GradeSettings, discover, grade_batch, grade_one
+from course_lib.grading.gradebook import Gradebook
+from course_lib.grading.sample import fill
+from course_lib.grading.sandbox import Limits
+
+ROOT = Path(__file__).resolve().parents[2]
+SOLUTIONS = ROOT / "solutions"
+TOUR = "00_gymnasium_tour"
+
+pytestmark = pytest.mark.notebook
+
+
+@pytest.fixture(scope="module")
+def settings(tmp_path_factory):
+    base = tmp_path_factory.mktemp("grading")
+    return GradeSettings(
+        solutions=SOLUTIONS,
+        seed=31337,
+        cache_dir=base / "cache",
+        scratch=base / "scratch",
+        limits=Limits(cell_timeout_s=15, notebook_timeout_s=300),
+    )
+
+
+def _write(tmp_path: Path, nb: nbformat.NotebookNode, student: str = "s") -> Path:
+    path = tmp_path / "submitted" / student / TOUR / f"{TOUR}.ipynb"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, path)
+    return path
+
+
+def _scores(rec) -> dict[str, float]:
+    return {t.grade_id: t.score for t in rec.tests}
+
+
+def _cell(nb, grade_id):
+    return next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id)
+
+
+def test_correct_submission_gets_full_marks(settings, tmp_path):
+    rec = grade_one("s", TOUR, _write(tmp_path, fill(SOLUTIONS / f"{TOUR}.ipynb")), settings)
+    assert rec.status == "graded" and rec.sandboxed
+    assert _scores(rec) == {"test_run_episode": 2.0, "test_td_target": 1.0}
+    assert rec.tampering == []
+    assert all(t.status == "passed" for t in rec.tests)
+
+
+def test_a_bug_costs_exactly_its_question(settings, tmp_path):
+    nb = fill(
+        SOLUTIONS / f"{TOUR}.ipynb",
+        {
+            "td_target": "return reward + gamma * (1.0 - float(terminated or truncated))"
+            " * next_value"
+        },
+    )
+    rec = grade_one("s", TOUR, _write(tmp_path, nb), settings)
+    assert _scores(rec) == {"test_run_episode": 2.0, "test_td_target": 0.0}
+    (td,) = [t for t in rec.tests if t.grade_id == "test_td_target"]
+    assert "truncation is a time limit" in td.visible  # the student sees the check's diagnosis
+
+
+def test_tampered_cells_are_restored_and_recorded(settings, tmp_path):
+    nb = fill(SOLUTIONS / f"{TOUR}.ipynb")
+    _cell(nb, "test_td_target").source = "print('all tests passed')"  # edited
+    nb.cells.remove(_cell(nb, "test_run_episode"))  # deleted
+    nb.cells.append(nbformat.from_dict(dict(_cell(nb, "td_target"))))  # duplicated solution
+    rec = grade_one("s", TOUR, _write(tmp_path, nb), settings)
+    assert _scores(rec) == {"test_run_episode": 2.0, "test_td_target": 1.0}
+    kinds = sorted((g, k) for g, k, _ in rec.tampering)
+    assert kinds == [("test_run_episode", "deleted"), ("test_td_target", "edited")]
+
+
+HOSTILE = r"""
+import builtins, numpy, torch
+from IPython import get_ipython
+import course_lib as cl, course_lib.observations as obs, course_lib.checks.core as core
+numpy.allclose = torch.allclose = lambda *a, **k: True
+for name in ("expect", "expect_close", "expect_values"):
+    setattr(core, name, lambda *a, **k: None)
+class Always:
+    def __eq__(self, other): return True
+    def __getattr__(self, name): return self
+def forge(lines):
+    # Wrap every later cell in try/except and emit forged observations after it.
+    body = "".join("    " + l for l in lines)
+    return ["try:\n", body, "\nexcept BaseException:\n    pass\n",
+            "obs.observe('td_target', [0.0] * 12)\n",
+            "obs.observe('run_episode', {'toy': [], 'cartpole': [500.0, 500, False, True]})\n"]
+get_ipython().input_transformers_post.append(forge)
+print("my reward: 500.0, all checks passed")
+leaked = []
+for target in ["{solutions}", "{gradebook}", "/etc/shadow"]:
+    try:
+        leaked.append(open(target).read()[:50])
+    except Exception as err:
+        leaked.append(type(err).__name__)
+    try:
+        open(target, "a").write("forged")
+    except Exception:
+        pass
+print(leaked)
+"""
+
+
+def test_hostile_submission_scores_no_unearned_point(settings, tmp_path):
+    gradebook_path = tmp_path / "book.sqlite"
+    book = Gradebook(gradebook_path)
+    nb = fill(
+        SOLUTIONS / f"{TOUR}.ipynb",
+        {"run_episode": "return Always()", "td_target": "return Always()"},
+    )
+    attack = HOSTILE.replace("{solutions}", str(SOLUTIONS / f"{TOUR}.ipynb")).replace(
+        "{gradebook}", str(gradebook_path)
+    )
+    nb.cells.insert(2, nbformat.v4.new_code_cell(attack))
+    rec = grade_one("s", TOUR, _write(tmp_path, nb), settings)
+    assert rec.sandboxed
+    assert _scores(rec) == {"test_run_episode": 0.0, "test_td_target": 0.0}
+    book.record(rec)
+    assert len(book.latest()) == 1  # nothing else was written into the gradebook
+    assert "forged" not in (SOLUTIONS / f"{TOUR}.ipynb").read_text()
+
+
+def test_process_attacks_do_not_disturb_the_grader(settings, tmp_path):
+    nb = fill(SOLUTIONS / f"{TOUR}.ipynb")
+    attacks = [
+        "import os, signal\ntry:\n    os.kill(os.getppid(), signal.SIGKILL)\n"
+        "except Exception as e:\n    print(e)",
+        "import subprocess\nsubprocess.Popen(['sleep', '1000'], start_new_session=True)",
+        "x = bytearray(50 * 2**30)",
+        "print('x' * 100_000_000)",
+        "import socket\nsocket.create_connection(('1.1.1.1', 53), timeout=2)",
+    ]
+    for i, code in enumerate(attacks):
+        nb.cells.insert(3 + i, nbformat.v4.new_code_cell(code))
+    rec = grade_one("s", TOUR, _write(tmp_path, nb), settings)
+    # The attacks fail or are contained; the correct work is still fully credited.
+    assert _scores(rec) == {"test_run_episode": 2.0, "test_td_target": 1.0}
+
+
+def test_os_exit_costs_only_the_cells_it_stopped(settings, tmp_path):
+    nb = fill(SOLUTIONS / f"{TOUR}.ipynb")
+    position = nb.cells.index(_cell(nb, "test_run_episode")) + 1
+    nb.cells.insert(position, nbformat.v4.new_code_cell("import os\nos._exit(1)"))
+    rec = grade_one("s", TOUR, _write(tmp_path, nb), settings)
+    scores = {t.grade_id: (t.score, t.status) for t in rec.tests}
+    assert scores == {"test_run_episode": (2.0, "passed"), "test_td_target": (0.0, "not run")}
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"", r"the file is empty"),
+        (b"{not json", r"not valid JSON"),
+        (b'{"nbformat": 3, "nbformat_minor": 0, "worksheets": [], "cells": []}', r"version 3"),
+        (b"[1, 2]", r"has no 'cells'"),
+    ],
+)
+def test_malformed_files_get_an_error_row(settings, tmp_path, content, message):
+    path = tmp_path / f"{TOUR}.ipynb"
+    path.write_bytes(content)
+    rec = grade_one("s", TOUR, path, settings)
+    assert rec.status == "error"
+    assert pytest.approx(rec.max_score) == 3.0 and rec.score == 0
+    import re
+
+    assert re.search(message, rec.error)
+
+
+def test_wrong_assignment_is_an_error_row(settings, tmp_path):
+    other = fill(SOLUTIONS / "02_a2c.ipynb")
+    rec = grade_one("s", TOUR, _write(tmp_path, other), settings)
+    assert rec.status == "error" and "wrong assignment" in rec.error
+
+
+def _batch(tmp_path: Path) -> Path:
+    good = fill(SOLUTIONS / f"{TOUR}.ipynb")
+    for student in ("a", "b", "c"):
+        _write(tmp_path, good, student)
+    (tmp_path / "submitted" / "d" / TOUR).mkdir(parents=True)
+    (tmp_path / "submitted" / "d" / TOUR / f"{TOUR}.ipynb").write_text("garbage")
+    return tmp_path / "submitted"
+
+
+def test_batch_resumes_and_is_deterministic_and_parallel_equals_serial(settings, tmp_path):
+    root = _batch(tmp_path)
+    items = discover(root)
+    with Gradebook(tmp_path / "serial.sqlite") as book:
+        first = grade_batch(book, items, settings)
+        again = grade_batch(book, items, settings)
+        serial = book.snapshot()
+    assert (first.graded, first.skipped, len(first.errors)) == (4, 0, 1)
+    assert (again.graded, again.skipped) == (0, 4)
+    with Gradebook(tmp_path / "parallel.sqlite") as book:
+        grade_batch(book, items, settings, workers=2)
+        assert book.snapshot() == serial
+
+
+def test_killed_grader_resumes_with_nothing_lost_or_counted_twice(settings, tmp_path):
+    root = _batch(tmp_path)
+    book_path = tmp_path / "book.sqlite"
+    cmd = [
+        sys.executable,
+        "-m",
+        "course_lib",
+        "grade",
+        str(root),
+        "--gradebook",
+        str(book_path),
+        "--seed",
+        str(settings.seed),
+        "--solutions",
+        str(SOLUTIONS),
+        "--cell-timeout",
+        "15",
+    ]
+    env = {**os.environ, "TQDM_DISABLE": "1"}
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline:
+        if book_path.exists():
+            with Gradebook(book_path) as book:
+                if len(book.latest()) >= 2:
+                    break
+        time.sleep(0.5)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    with Gradebook(book_path) as book:
+        partial = len(book.latest())
+    assert 2 <= partial < 4
+    subprocess.run(cmd, env=env, check=True, capture_output=True)
+    with Gradebook(book_path) as book:
+        resumed = book.snapshot()
+    with Gradebook(tmp_path / "clean.sqlite") as book:
+        grade_batch(book, discover(root), settings)
+        assert book.snapshot() == resumed
+    assert len({row[0] for row in resumed}) == 4
+    assert json.dumps(resumed)  # plain data
