@@ -39,6 +39,10 @@ def worker(agent: str, seed: int) -> dict:
 
     notebook, _, _ = AGENTS[agent]
     ns = load_cells(ROOT / "solutions" / f"{notebook}.ipynb")
+    # torch loads this module at the first optimizer step (about 1 s, once per process);
+    # load it before the clock starts so that the time measured is training time.
+    import torch._dynamo
+
     config = ns["config"]
     start = time.perf_counter()
     if agent == "a2c":

@@ -253,6 +253,8 @@ def grade_one(
         "notes": result.notes,
         "death_reason": result.death_reason,
         "counts": result.counts(),
+        "cell_seconds": round(sum(c.seconds for c in result.cells), 3),
+        "startup_seconds": round(result.startup_seconds, 3),
     }
     observed = observations_by_cell(result)
     cells = {c.grade_id: c for c in result.cells if c.grade_id}
