@@ -252,3 +252,114 @@ def test_killed_grader_resumes_with_nothing_lost_or_counted_twice(settings, tmp_
         assert book.snapshot() == resumed
     assert len({row[0] for row in resumed}) == 4
     assert json.dumps(resumed)  # plain data
+
+
+def test_stderr_warnings_never_cost_points(settings, tmp_path):
+    noisy = """import sys, warnings
+warnings.warn("this is only a warning")
+print("progress on stderr", file=sys.stderr)
+return float(reward + gamma * (1.0 - float(terminated)) * next_value)"""
+    rec = grade_one(
+        "s",
+        TOUR,
+        _write(tmp_path, fill(SOLUTIONS / f"{TOUR}.ipynb", {"td_target": noisy})),
+        settings,
+    )
+    assert _scores(rec) == {"test_run_episode": 2.0, "test_td_target": 1.0}
+
+
+def test_a_timed_out_cell_costs_only_its_own_points(settings, tmp_path):
+    hang = "while True:\n    pass"
+    rec = grade_one(
+        "s",
+        TOUR,
+        _write(tmp_path, fill(SOLUTIONS / f"{TOUR}.ipynb", {"td_target": hang})),
+        settings,
+    )
+    statuses = {t.grade_id: (t.score, t.status) for t in rec.tests}
+    assert statuses == {"test_run_episode": (2.0, "passed"), "test_td_target": (0.0, "timeout")}
+
+
+def test_fork_bomb_is_contained_and_the_next_submission_is_unaffected(settings, tmp_path):
+    nb = fill(SOLUTIONS / f"{TOUR}.ipynb")
+    nb.cells.append(
+        nbformat.v4.new_code_cell(
+            "import os\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        pass"
+        )
+    )
+    start = time.monotonic()
+    rec = grade_one("bomber", TOUR, _write(tmp_path, nb, "bomber"), settings)
+    assert _scores(rec) == {"test_run_episode": 2.0, "test_td_target": 1.0}
+    assert time.monotonic() - start < 120
+    after = grade_one(
+        "next", TOUR, _write(tmp_path, fill(SOLUTIONS / f"{TOUR}.ipynb"), "next"), settings
+    )
+    assert _scores(after) == {"test_run_episode": 2.0, "test_td_target": 1.0}
+
+
+def test_other_submissions_cannot_be_written(settings, tmp_path):
+    victim = _write(tmp_path, fill(SOLUTIONS / f"{TOUR}.ipynb"), "victim")
+    before = victim.read_bytes()
+    thief = fill(SOLUTIONS / f"{TOUR}.ipynb")
+    thief.cells.insert(
+        2,
+        nbformat.v4.new_code_cell(
+            f"try:\n    open({str(victim)!r}, 'a').write('x')\n"
+            "except OSError as err:\n    print(type(err).__name__)"
+        ),
+    )
+    grade_one("thief", TOUR, _write(tmp_path, thief, "thief"), settings)
+    assert victim.read_bytes() == before
+
+
+def test_feedback_and_exports_show_hidden_tests_by_score_only(settings, tmp_path):
+    from course_lib.grading.export import export_csv, export_gradescope
+    from course_lib.grading.feedback import write_feedback
+
+    nb = fill(SOLUTIONS / f"{TOUR}.ipynb", {"td_target": "return 0.0"})
+    rec = grade_one("s", TOUR, _write(tmp_path, nb), settings)
+    hidden_messages = [t.message for t in rec.tests]
+    with Gradebook(tmp_path / "book.sqlite") as book:
+        book.record(rec)
+        (page,) = write_feedback(book, tmp_path / "feedback")
+        csv_path = export_csv(book, tmp_path / "grades.csv")
+        (gradescope,) = export_gradescope(book, tmp_path / "gs")
+    text = page.read_text()
+    assert "Score: 2 / 3" in text
+    for secret in ("probe_", "HIDDEN", "grader_seed", *hidden_messages):
+        assert secret not in text
+    assert "check_td_target" in text  # the visible check's own words are shown
+    header, row = csv_path.read_text().splitlines()
+    assert header.startswith(
+        "student,00_gymnasium_tour,00_gymnasium_tour max,00_gymnasium_tour status"
+    )
+    assert row.startswith("s,2.0,3.0,graded,2.0,0.0")
+    result = json.loads(gradescope.read_text())
+    assert result["score"] == 2.0
+    assert [(t["name"], t["score"], t["max_score"]) for t in result["tests"]] == [
+        ("test_run_episode", 2.0, 2.0),
+        ("test_td_target", 0.0, 1.0),
+    ]
+
+
+@pytest.mark.slow
+def test_a2c_notebook_correct_and_one_bug(settings, tmp_path):
+    source = SOLUTIONS / "02_a2c.ipynb"
+    correct = fill(source)
+    path = tmp_path / "submitted" / "s" / "02_a2c" / "02_a2c.ipynb"
+    path.parent.mkdir(parents=True)
+    nbformat.write(correct, path)
+    rec = grade_one("s", "02_a2c", path, settings)
+    assert rec.score == rec.max_score == 12.0, [(t.grade_id, t.message) for t in rec.tests]
+    assert "agent.gif" in rec.artifacts and "learning_curve.png" in rec.artifacts
+    # values left as (T, 1): only evaluate_actions is wrong (a2c_losses flattens them itself).
+    buggy = fill(source, {"evaluate_actions": "return actor(obs).log_prob(actions), critic(obs)"})
+    nbformat.write(buggy, path)
+    rec = grade_one("s", "02_a2c", path, settings)
+    assert {t.grade_id: t.score for t in rec.tests} == {
+        "test_networks": 2.0,
+        "test_compute_returns": 2.0,
+        "test_evaluate_actions": 0.0,
+        "test_a2c_losses": 3.0,
+        "test_reward": 3.0,
+    }
