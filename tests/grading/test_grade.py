@@ -91,6 +91,8 @@ import builtins, numpy, torch
 from IPython import get_ipython
 import course_lib as cl, course_lib.observations as obs, course_lib.checks.core as core
 numpy.allclose = torch.allclose = lambda *a, **k: True
+builtins.isinstance = lambda *a, **k: True
+builtins.abs = lambda x: 0
 for name in ("expect", "expect_close", "expect_values"):
     setattr(core, name, lambda *a, **k: None)
 class Always:
@@ -340,6 +342,15 @@ def test_feedback_and_exports_show_hidden_tests_by_score_only(settings, tmp_path
         ("test_run_episode", 2.0, 2.0),
         ("test_td_target", 0.0, 1.0),
     ]
+
+
+@pytest.mark.slow
+def test_actor_critic_notebook_correct_submission_gets_full_marks(settings, tmp_path):
+    path = tmp_path / "submitted" / "s" / "01_actor_critic" / "01_actor_critic.ipynb"
+    path.parent.mkdir(parents=True)
+    nbformat.write(fill(SOLUTIONS / "01_actor_critic.ipynb"), path)
+    rec = grade_one("s", "01_actor_critic", path, settings)
+    assert rec.score == rec.max_score == 12.0, [(t.grade_id, t.message) for t in rec.tests]
 
 
 @pytest.mark.slow
