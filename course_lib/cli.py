@@ -260,6 +260,12 @@ def _run_grade(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _existing(gradebook: Path) -> Path:
+    if not gradebook.is_file():
+        raise FileNotFoundError(f"no gradebook at {gradebook}; run `{PROG} grade` first")
+    return gradebook
+
+
 def _add_export_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "export",
@@ -275,13 +281,7 @@ def _run_export(args: argparse.Namespace) -> int:
     from course_lib.grading.export import export_csv, export_gradescope
     from course_lib.grading.gradebook import Gradebook
 
-    if not args.gradebook.is_file():
-        print(
-            f"{PROG} export: error: no gradebook at {args.gradebook}; run `{PROG} grade` first",
-            file=sys.stderr,
-        )
-        return EXIT_ERROR
-    with Gradebook(args.gradebook) as book:
+    with Gradebook(_existing(args.gradebook)) as book:
         csv_path = export_csv(book, args.out / "grades.csv")
         files = export_gradescope(book, args.out / "gradescope")
     print(f"wrote {csv_path} and {len(files)} Gradescope results in {args.out / 'gradescope'}")
@@ -303,13 +303,7 @@ def _run_feedback(args: argparse.Namespace) -> int:
     from course_lib.grading.feedback import write_feedback
     from course_lib.grading.gradebook import Gradebook
 
-    if not args.gradebook.is_file():
-        print(
-            f"{PROG} feedback: error: no gradebook at {args.gradebook}; run `{PROG} grade` first",
-            file=sys.stderr,
-        )
-        return EXIT_ERROR
-    with Gradebook(args.gradebook) as book:
+    with Gradebook(_existing(args.gradebook)) as book:
         pages = write_feedback(book, args.out)
     print(f"wrote {len(pages)} feedback pages in {args.out}")
     return EXIT_OK
