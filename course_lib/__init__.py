@@ -17,6 +17,7 @@ _EXPORTS: dict[str, str] = {
     "budget": "config",
     "is_fast": "config",
     "make_env": "envs",
+    "make_vec_env": "envs",
     "seed_everything": "envs",
     "evaluate": "evaluation",
     "EvalResult": "evaluation",

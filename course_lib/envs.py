@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import random
 import sys
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import gymnasium as gym
@@ -18,7 +19,7 @@ import numpy as np
 from gymnasium import spaces
 from gymnasium.wrappers import RescaleAction
 
-__all__ = ["COURSE_ENVS", "SeedOnFirstReset", "make_env", "seed_everything"]
+__all__ = ["COURSE_ENVS", "SeedOnFirstReset", "make_env", "make_vec_env", "seed_everything"]
 
 #: The environments the course notebooks use.
 COURSE_ENVS: tuple[str, ...] = ("CartPole-v1", "Pendulum-v1", "MountainCarContinuous-v0")
@@ -150,16 +151,87 @@ def make_env(
             f"The course uses {', '.join(COURSE_ENVS)}; check the spelling and version."
         ) from exc
     if normalize_actions:
-        space = env.action_space
-        if not isinstance(space, spaces.Box):
-            env.close()
-            raise TypeError(
-                f"normalize_actions=True needs a continuous (Box) action space, but "
-                f"{env_id} has {space}; use normalize_actions=False for this environment."
-            )
-        # Bounds of the space's own dtype, so gymnasium does not warn about precision.
-        env = RescaleAction(env, space.dtype.type(-1.0), space.dtype.type(1.0))
+        env = make_normalized(env, env_id)
     return SeedOnFirstReset(env, seed)
+
+
+def make_normalized(env: gym.Env, env_id: str = "") -> gym.Env:
+    """Wrap ``env`` so the agent acts in ``[-1, 1]`` and the env gets its own range.
+
+    Raises:
+        TypeError: if the action space is not continuous (Box).
+    """
+    space = env.action_space
+    if not isinstance(space, spaces.Box):
+        env.close()
+        raise TypeError(
+            f"normalize_actions=True needs a continuous (Box) action space, but "
+            f"{env_id or env} has {space}; use normalize_actions=False for this environment."
+        )
+    # Bounds of the space's own dtype, so gymnasium does not warn about precision.
+    return RescaleAction(env, space.dtype.type(-1.0), space.dtype.type(1.0))
+
+
+def make_vec_env(
+    env_id: str,
+    n_envs: int,
+    seed: int | None = None,
+    *,
+    wrappers: Sequence[Callable[[gym.Env], gym.Env]] = (),
+    normalize_actions: bool = False,
+    **kwargs: Any,
+) -> gym.vector.SyncVectorEnv:
+    """Run ``n_envs`` copies of an environment side by side, stepped as one batch.
+
+    Episodes restart on their own, in the same step: when copy ``i`` ends
+    (``terminated[i] or truncated[i]``), ``step`` returns the first observation
+    of its next episode, and ``infos["final_obs"][i]`` holds the last
+    observation of the episode that ended: the state to bootstrap from when
+    the episode was only truncated. Copy ``i`` is seeded once, with
+    ``seed + i`` (see :class:`SeedOnFirstReset`).
+
+    Args:
+        env_id: a registered id, e.g. ``"Pendulum-v1"``.
+        n_envs: how many copies (at least 1).
+        seed: the run's seed; ``None`` for unseeded copies.
+        wrappers: applied to each copy, innermost first (e.g. an action wrapper).
+        normalize_actions: as in :func:`make_env`, applied after ``wrappers``.
+        **kwargs: passed to ``gymnasium.make`` (e.g. ``max_episode_steps``).
+
+    Returns:
+        A ``SyncVectorEnv``: ``reset()`` gives ``(n_envs, *obs_shape)``
+        observations and ``step`` takes ``(n_envs, *action_shape)`` actions.
+
+    Examples:
+        >>> envs = make_vec_env("Pendulum-v1", 4, seed=0, normalize_actions=True)
+        >>> obs, _ = envs.reset()
+        >>> obs.shape, envs.single_action_space
+        ((4, 3), Box(-1.0, 1.0, (1,), float32))
+    """
+    if isinstance(n_envs, bool) or not isinstance(n_envs, int | np.integer) or n_envs < 1:
+        raise ValueError(f"n_envs must be a whole number >= 1, got {n_envs!r}.")
+    if seed is not None:
+        _check_seed(seed)
+
+    def factory(i: int) -> Callable[[], gym.Env]:
+        def make() -> gym.Env:
+            env = make_env(env_id, render_mode=None, normalize_actions=False, **kwargs)
+            env = env.env  # drop the single-env seeding; it is re-applied outermost below
+            for wrapper in wrappers:
+                env = wrapper(env)
+            if normalize_actions:
+                env = make_normalized(env, env_id)
+            return SeedOnFirstReset(env, None if seed is None else seed + i)
+
+        return make
+
+    envs = gym.vector.SyncVectorEnv(
+        [factory(i) for i in range(int(n_envs))],
+        autoreset_mode=gym.vector.AutoresetMode.SAME_STEP,
+    )
+    if seed is not None:
+        envs.action_space.seed(seed)
+    return envs
 
 
 def seed_everything(seed: int) -> None:

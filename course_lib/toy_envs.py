@@ -12,7 +12,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-__all__ = ["StepAfterEndError", "ToyEnv"]
+__all__ = ["BoxToyEnv", "StepAfterEndError", "ToyEnv"]
 
 
 class StepAfterEndError(RuntimeError):
@@ -85,3 +85,77 @@ class ToyEnv(gym.Env[np.ndarray, int]):
         truncated = self._t >= self.horizon
         self._done = terminated or truncated
         return self._obs(), reward, terminated, truncated, {}
+
+
+class BoxToyEnv(gym.Env[np.ndarray, np.ndarray]):
+    """A counter with a continuous action, for checks of continuous-control agents.
+
+    Observation: ``[t, seed_tag]`` as float32 (as :class:`ToyEnv`). Action: a
+    ``Box(low, high)``; the last action received is kept in ``last_action``.
+    Reward: ``reward`` at every step, whatever the action. The episode
+    *terminates* after ``terminate_after`` steps (if given) and is *truncated*
+    after ``horizon`` steps.
+
+    Examples:
+        >>> env = BoxToyEnv(horizon=2, low=[-2.0], high=[2.0])
+        >>> _ = env.reset(seed=0)
+        >>> [env.step(np.array([0.5], dtype=np.float32))[1:4] for _ in range(2)]
+        [(1.0, False, False), (1.0, False, True)]
+        >>> env.last_action
+        array([0.5], dtype=float32)
+    """
+
+    metadata = {"render_modes": []}  # noqa: RUF012 (gymnasium's convention)
+
+    def __init__(
+        self,
+        horizon: int = 10,
+        terminate_after: int | None = None,
+        low: Any = (-1.0,),
+        high: Any = (1.0,),
+        reward: float = 1.0,
+    ) -> None:
+        if horizon < 1:
+            raise ValueError(f"horizon must be >= 1, got {horizon}")
+        self.horizon = horizon
+        self.terminate_after = terminate_after
+        self.reward = float(reward)
+        self.observation_space = gym.spaces.Box(-np.inf, np.inf, shape=(2,), dtype=np.float32)
+        self.action_space = gym.spaces.Box(
+            np.asarray(low, dtype=np.float32), np.asarray(high, dtype=np.float32)
+        )
+        self.last_action: np.ndarray | None = None
+        self._t = 0
+        self._seed_tag = 0.0
+        self._done = True
+
+    def _obs(self) -> np.ndarray:
+        return np.array([self._t, self._seed_tag], dtype=np.float32)
+
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[np.ndarray, dict[str, Any]]:
+        super().reset(seed=seed)
+        if seed is not None:
+            self._seed_tag = float(seed % 97)
+        self._t = 0
+        self._done = False
+        return self._obs(), {}
+
+    def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
+        if self._done:
+            raise StepAfterEndError(
+                "step() was called after the episode ended; reset before stepping again."
+            )
+        action = np.asarray(action, dtype=np.float32)
+        if action.shape != self.action_space.shape:
+            raise ValueError(
+                f"BoxToyEnv takes actions of shape {self.action_space.shape}, "
+                f"got shape {action.shape}"
+            )
+        self.last_action = action.copy()
+        self._t += 1
+        terminated = self.terminate_after is not None and self._t >= self.terminate_after
+        truncated = self._t >= self.horizon
+        self._done = terminated or truncated
+        return self._obs(), self.reward, terminated, truncated, {}
