@@ -30,12 +30,12 @@ def is_fast() -> bool:
         ValueError: if the variable holds something that is neither true nor false.
 
     Examples:
-        >>> import os
-        >>> os.environ["COURSE_LIB_FAST"] = "1"
-        >>> is_fast()
+        >>> from unittest import mock
+        >>> with mock.patch.dict("os.environ", {"COURSE_LIB_FAST": "1"}):
+        ...     is_fast()
         True
-        >>> os.environ["COURSE_LIB_FAST"] = "0"
-        >>> is_fast()
+        >>> with mock.patch.dict("os.environ", {"COURSE_LIB_FAST": "0"}):
+        ...     is_fast()
         False
     """
     raw = os.environ.get(FAST_ENV_VAR, "").strip().lower()
@@ -57,12 +57,12 @@ def budget(full: T, fast: T) -> T:
         fast: a small budget that only exercises the code path.
 
     Examples:
-        >>> import os
-        >>> os.environ["COURSE_LIB_FAST"] = "1"
-        >>> budget(50_000, 500)
+        >>> from unittest import mock
+        >>> with mock.patch.dict("os.environ", {"COURSE_LIB_FAST": "1"}):
+        ...     budget(50_000, 500)
         500
-        >>> del os.environ["COURSE_LIB_FAST"]
-        >>> budget(50_000, 500)
+        >>> with mock.patch.dict("os.environ", {"COURSE_LIB_FAST": "0"}):
+        ...     budget(50_000, 500)
         50000
     """
     if fast > full:

@@ -1,0 +1,31 @@
+"""Guards shared by every test: unit tests, doctests and notebooks alike."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from course_lib.config import FAST_ENV_VAR
+
+
+@pytest.fixture(autouse=True)
+def _fast_mode_left_as_found():
+    """A test that changes COURSE_LIB_FAST must put it back.
+
+    The notebooks executed later in the same run read it: one test leaving it unset would
+    silently run every later notebook at its full budget.
+    """
+    before = os.environ.get(FAST_ENV_VAR)
+    yield
+    after = os.environ.get(FAST_ENV_VAR)
+    if after == before:
+        return
+    if before is None:
+        del os.environ[FAST_ENV_VAR]
+    else:
+        os.environ[FAST_ENV_VAR] = before
+    pytest.fail(
+        f"this test changed {FAST_ENV_VAR} from {before!r} to {after!r} and left it so; "
+        f"use monkeypatch.setenv or unittest.mock.patch.dict, which restore it."
+    )
