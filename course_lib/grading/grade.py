@@ -48,11 +48,18 @@ GRADER_VERSION = f"{course_lib.__version__}-g1"
 """Part of every gradebook row; a new version re-grades everything."""
 
 # Observations judged by probing an exported network (kind for programs.judge_network).
-NETWORK_OBSERVATIONS = {"actor_critic": "actor_critic", "actor": "actor", "critic": "critic"}
+NETWORK_OBSERVATIONS = {
+    "actor_critic": "actor_critic",
+    "actor": "actor",
+    "critic": "critic",
+    "ppo_actor": "gaussian_actor",
+    "ppo_critic": "critic",
+}
 # Reward criteria: assignment -> (env id, threshold).
 REWARD_CRITERIA = {
     "01_actor_critic": ("CartPole-v1", 475.0),
     "02_a2c": ("CartPole-v1", 475.0),
+    "03_ppo": ("Pendulum-v1", -200.0),
 }
 PROGRAM_TIMEOUT_S = 600
 

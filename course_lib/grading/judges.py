@@ -144,10 +144,141 @@ def _positive_multiple(g: np.ndarray, a: np.ndarray) -> bool:
     return c > 0 and bool(np.allclose(g, c * a, rtol=1e-4, atol=1e-6 * max(1.0, abs(c))))
 
 
+def init_layer_uniform_properties(student: Any, reference: Any) -> Verdict:
+    """Weights and biases within [-init_w, init_w], spread over it, the layer returned."""
+    try:
+        init_w = float(reference["init_w"])
+        if not math.isclose(float(student["init_w"]), init_w):
+            return Verdict(0.0, "the observation is not for the grader's init_w")
+        weight = np.asarray(student["weight"], dtype=np.float64)
+        bias = np.asarray(student["bias"], dtype=np.float64)
+        returned = student["returned_layer"] is True
+    except (KeyError, TypeError, ValueError) as err:
+        return Verdict(0.0, f"malformed observation ({type(err).__name__})")
+    if weight.size != len(reference["weight"]) or bias.size != len(reference["bias"]):
+        return Verdict(0.0, "the layer's parameters have the wrong sizes")
+    if not returned:
+        return Verdict(0.0, "the function does not return the layer it initialized")
+    for what, x in (("weight", weight), ("bias", bias)):
+        if not np.all(np.isfinite(x)) or np.abs(x).max() > init_w * (1 + 1e-6):
+            return Verdict(0.0, f"{what} has entries outside [-init_w, init_w]")
+        if x.max() - x.min() < 1.5 * init_w or abs(x.mean()) > 0.25 * init_w:
+            return Verdict(0.0, f"{what} is not spread uniformly over [-init_w, init_w]")
+    return Verdict(1.0, "weights and biases uniform in [-init_w, init_w]")
+
+
+def ppo_iter_properties(student: Any, reference: Any) -> Verdict:
+    """Every epoch covers every sample exactly once; arrays aligned; epochs reshuffled."""
+    if not isinstance(student, list) or len(student) != len(reference):
+        return Verdict(0.0, "the observation does not have one record per case")
+    for k, (got, ref) in enumerate(zip(student, reference, strict=True)):
+        where = f"case {k}"
+        try:
+            batch, epochs = int(ref["batch"]), int(ref["epochs"])
+            if int(got["batch"]) != batch or int(got["epochs"]) != epochs:
+                return Verdict(0.0, f"{where}: not the grader's case")
+            flat = [int(i) for mb in got["minibatches"] for i in mb]
+            aligned = got["aligned"] is True
+            sizes = [len(mb) for mb in got["minibatches"]]
+        except (KeyError, TypeError, ValueError) as err:
+            return Verdict(0.0, f"{where}: malformed observation ({type(err).__name__})")
+        if not aligned:
+            return Verdict(0.0, f"{where}: the arrays of a minibatch are not aligned")
+        if len(flat) != batch * epochs:
+            return Verdict(
+                0.0,
+                f"{where}: an epoch repeats or drops samples ({len(flat)} samples yielded over "
+                f"{epochs} epochs of {batch}, not {batch * epochs})",
+            )
+        if max(sizes, default=0) > int(ref["mini"]):
+            return Verdict(0.0, f"{where}: a minibatch is larger than mini_batch_size")
+        chunks = [flat[e * batch : (e + 1) * batch] for e in range(epochs)]
+        if any(sorted(c) != list(range(batch)) for c in chunks):
+            return Verdict(0.0, f"{where}: an epoch repeats or drops samples")
+        if len({tuple(c) for c in chunks}) == 1:
+            return Verdict(0.0, f"{where}: every epoch visits the samples in the same order")
+    return Verdict(1.0, "every sample exactly once per epoch, reshuffled, aligned")
+
+
+def ppo_losses_properties(student: Any, reference: Any) -> Verdict:
+    """The clipped surrogate equals the reference's; any critic regression is accepted.
+
+    Actor: the loss value and its gradient on log_probs match the reference's, and no
+    gradient reaches old_log_probs. Critic: no gradient to log_probs or returns, the
+    gradient on values has the sign of (values - returns), 0 when values equal returns.
+    """
+    if not isinstance(student, list) or len(student) != len(reference):
+        return Verdict(0.0, "the observation does not have one record per input set")
+    for k, (got, ref) in enumerate(zip(student, reference, strict=True)):
+        where = f"input set {k}"
+        try:
+            if _diff(ref["residuals"], got["residuals"], "", 1e-6, 1e-7) is not None:
+                return Verdict(0.0, f"{where}: the inputs are not the grader's")
+            residuals = np.asarray(ref["residuals"], dtype=np.float64)
+            g_values = np.asarray(got["critic_grad_values"], dtype=np.float64)
+            checks = [
+                (
+                    close(got["actor_loss"], ref["actor_loss"]).passed,
+                    "the actor loss differs from the clipped surrogate with entropy bonus",
+                ),
+                (
+                    close(got["actor_grad_log_probs"], ref["actor_grad_log_probs"]).passed,
+                    "the actor loss's gradient on log_probs is wrong (clip or min misplaced)",
+                ),
+                (
+                    np.allclose(got["actor_grad_old_log_probs"], 0),
+                    "the actor loss sends gradient into old_log_probs (detach them)",
+                ),
+                (
+                    np.allclose(got["critic_grad_log_probs"], 0)
+                    and np.allclose(got["critic_grad_returns"], 0),
+                    "the critic loss sends gradient to log_probs or returns",
+                ),
+                (
+                    bool(
+                        np.all(
+                            (np.sign(g_values) == np.sign(residuals)) | (np.abs(residuals) < 1e-9)
+                        )
+                    ),
+                    "the critic loss does not pull values toward returns",
+                ),
+                (
+                    abs(float(got["critic_at_target"])) < 1e-6,
+                    "the critic loss is not 0 when values equal returns",
+                ),
+            ]
+        except (KeyError, TypeError, ValueError) as err:
+            return Verdict(0.0, f"{where}: malformed observation ({type(err).__name__})")
+        for ok, why in checks:
+            if not ok:
+                return Verdict(0.0, f"{where}: {why}")
+    return Verdict(1.0, "clipped surrogate right; critic regression with the right properties")
+
+
+def agent_step_properties(student: Any, reference: Any) -> Verdict:
+    """Masks and truncation bootstraps equal the reference's; the reward scale is free."""
+    try:
+        if student["scale_positive"] is not True:
+            return Verdict(0.0, "the stored reward is not a positive multiple of the env's")
+    except (KeyError, TypeError) as err:
+        return Verdict(0.0, f"malformed observation ({type(err).__name__})")
+    masks = close(student.get("masks"), reference["masks"])
+    if not masks.passed:
+        return Verdict(0.0, f"the stored masks differ at {masks.message}")
+    boot = close(student.get("bootstrap"), reference["bootstrap"], rtol=1e-3, atol=1e-3)
+    if not boot.passed:
+        return Verdict(0.0, f"the truncation bootstrap is wrong at {boot.message}")
+    return Verdict(1.0, "episode ends masked; truncated steps bootstrap from the final state")
+
+
 Judge = Callable[[Any, Any], Verdict]
 
 JUDGES: dict[str, Judge] = {
     "a2c_losses": a2c_losses_properties,
+    "init_layer_uniform": init_layer_uniform_properties,
+    "ppo_iter": ppo_iter_properties,
+    "ppo_losses": ppo_losses_properties,
+    "agent_step": agent_step_properties,
 }
 """Property judges by observation name; every other data observation uses :func:`close`."""
 

@@ -28,6 +28,7 @@ MAX_PROGRAM_BYTES = 20 * 2**20
 ALLOWED_OPS = frozenset(
     {
         "aten.linear.default",
+        "aten.sym_size.int",
         "aten.addmm.default",
         "aten.mm.default",
         "aten.matmul.default",
@@ -76,6 +77,8 @@ ALLOWED_OPS = frozenset(
         "aten.unsqueeze.default",
         "aten.flatten.using_ints",
         "aten.expand.default",
+        "aten.expand_as.default",
+        "aten.broadcast_to.default",
         "aten.cat.default",
         "aten.stack.default",
         "aten.split.Tensor",
@@ -156,8 +159,42 @@ def _rows_independent(module: Any, obs: Any, out_index: int | None) -> bool:
     return bool(torch.allclose(full[:3], again, atol=1e-5, rtol=1e-4))
 
 
+def _gaussian_problems(module: Any, obs: Any, data: dict[str, Any]) -> list[str]:
+    """A Gaussian actor exported as (mean, std): shapes, tanh range, bounded log-std."""
+    import torch
+
+    n_act = int(data.get("num_actions", 1))
+    low, high = float(data["log_std_min"]), float(data["log_std_max"])
+    mean, std = module(obs)
+    if tuple(mean.shape) != (obs.shape[0], n_act) or tuple(std.shape) != tuple(mean.shape):
+        return [
+            f"mean/std have shapes {tuple(mean.shape)}/{tuple(std.shape)}, "
+            f"not ({obs.shape[0]}, {n_act})"
+        ]
+    if not _rows_independent(module, obs, 0):
+        return ["one observation's action depends on the rest of the batch"]
+    with torch.no_grad():
+        for p in module.parameters():
+            p.mul_(50.0).add_(1.0)
+        for x in (obs, 1e3 * obs.abs(), -1e3 * obs.abs()):
+            mean, std = module(x)
+            if not bool(torch.isfinite(mean).all()) or float(mean.abs().max()) > 1.0:
+                return ["the mean leaves [-1, 1] (squash it with tanh)"]
+            log_std = std.log()
+            if not (
+                bool(torch.isfinite(log_std).all())
+                and float(log_std.min()) >= low - 1e-4
+                and float(log_std.max()) <= high + 1e-4
+            ):
+                return [f"the log-std leaves [log_std_min, log_std_max] = [{low:g}, {high:g}]"]
+    return []
+
+
 def judge_network(kind: str, data: dict[str, Any], seed: int) -> dict[str, Any]:
-    """Probe an exported network (``actor_critic``, ``actor`` or ``critic``) on grader inputs.
+    """Probe an exported network on grader inputs.
+
+    Kinds: ``actor_critic``, ``actor`` (probabilities), ``gaussian_actor`` (mean, std)
+    and ``critic``.
 
     Returns ``{"fraction": 0..1, "message": ...}``.
     """
@@ -189,6 +226,8 @@ def judge_network(kind: str, data: dict[str, Any], seed: int) -> dict[str, Any]:
                 problems.append("rows of probabilities are not >= 0 summing to 1")
             elif not _rows_independent(module, obs, 0 if kind == "actor_critic" else None):
                 problems.append("one observation's probabilities depend on the rest of the batch")
+        if kind == "gaussian_actor":
+            problems.extend(_gaussian_problems(module, obs, data))
         if kind in ("actor_critic", "critic"):
             value = out[1] if kind == "actor_critic" else out
             if tuple(value.shape) != (16, 1):
