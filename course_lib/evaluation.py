@@ -265,6 +265,33 @@ def evaluate(
     )
 
 
+def _valid_box_batch(actions: Any, space: gym.Space) -> np.ndarray | None:
+    """A batch of Box actions as float32 rows of the space's shape, if every row is valid.
+
+    Accepts exactly what :func:`to_env_action` accepts row by row (a batch of n rows
+    checked at once costs about as much as one row); returns None for anything else,
+    and the caller then checks row by row to report the first invalid action.
+    """
+    if not isinstance(space, spaces.Box):
+        return None
+    try:
+        arr = np.asarray(actions, dtype=np.float32)
+    except (TypeError, ValueError):
+        return None
+    if arr.ndim == 0 or arr[0].size != int(np.prod(space.shape)):
+        return None
+    if arr.shape[1:] != space.shape and _squeezed(arr.shape[1:]) != _squeezed(space.shape):
+        return None
+    arr = arr.reshape(len(arr), *space.shape)
+    if not np.all(np.isfinite(arr)):
+        return None
+    wide = arr.astype(np.float64)
+    low, high = space.low.astype(np.float64), space.high.astype(np.float64)
+    if np.any(wide < low - _BOUND_TOL) or np.any(wide > high + _BOUND_TOL):
+        return None
+    return np.clip(arr, space.low, space.high).astype(np.float32, copy=False)
+
+
 def _evaluate_batched(
     env_id: str,
     policy: Callable[[np.ndarray], Any],
@@ -286,10 +313,14 @@ def _evaluate_batched(
                     f"a batched policy must return one action per observation: got "
                     f"{len(actions)} actions for {len(active)} observations."
                 )
+            checked = _valid_box_batch(actions, envs[0].action_space)
             still = []
-            for i, action in zip(active, actions, strict=True):
-                where = f"{env_id}, episode {i}, step {lengths[i]}: "
-                env_action = to_env_action(action, envs[i].action_space, where=where)
+            for k, (i, action) in enumerate(zip(active, actions, strict=True)):
+                if checked is not None:
+                    env_action = checked[k]
+                else:  # checked one by one, so that an error names its episode and step
+                    where = f"{env_id}, episode {i}, step {lengths[i]}: "
+                    env_action = to_env_action(action, envs[i].action_space, where=where)
                 obs[i], reward, terminated, truncated, _ = envs[i].step(env_action)
                 returns[i] += float(reward)
                 lengths[i] += 1

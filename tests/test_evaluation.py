@@ -10,7 +10,7 @@ import pytest
 import torch
 from gymnasium import spaces
 
-from course_lib.evaluation import EvalResult, evaluate, to_env_action
+from course_lib.evaluation import EvalResult, _valid_box_batch, evaluate, to_env_action
 
 THREE_STEP_ID = "CourseLibTest/ThreeStep-v0"
 
@@ -205,3 +205,76 @@ def test_non_callable_policy_raises() -> None:
 def test_unknown_env_raises_value_error() -> None:
     with pytest.raises(ValueError, match="CartPole-v1"):
         evaluate("NoSuchEnv-v0", lambda obs: 0)
+
+
+def _pendulum_controller(obs: np.ndarray) -> np.ndarray:
+    """A fixed numpy policy for one observation (3,) or a batch (B, 3)."""
+    obs = np.asarray(obs, dtype=np.float64)
+    return np.clip(-2.0 * obs[..., 1:2] - 0.5 * obs[..., 2:3], -2.0, 2.0)
+
+
+@pytest.mark.parametrize("squeeze", [False, True], ids=["(B, 1) actions", "(B,) actions"])
+def test_batched_evaluation_plays_the_same_episodes(squeeze: bool) -> None:
+    def batched(obs: np.ndarray) -> np.ndarray:
+        out = _pendulum_controller(obs)
+        return out[:, 0] if squeeze else out
+
+    one_by_one = evaluate("Pendulum-v1", _pendulum_controller, n_episodes=6, seed=3)
+    together = evaluate("Pendulum-v1", batched, n_episodes=6, seed=3, batched=True)
+    np.testing.assert_allclose(together.returns, one_by_one.returns, rtol=1e-6)
+    assert together.lengths.tolist() == [200] * 6
+
+
+@pytest.mark.parametrize(
+    "batch",
+    [
+        np.array([[0.5], [2.0 + 5e-7], [-2.0 - 5e-7]]),  # within the tolerance: clipped
+        np.array([0.5, 1.0, -1.0]),  # (B,) for a (1,) space
+        torch.tensor([[[0.5]], [[1.0]], [[-1.0]]]),  # (B, 1, 1)
+    ],
+    ids=["tolerance", "(B,)", "(B, 1, 1) tensor"],
+)
+def test_batch_check_converts_like_one_by_one(batch: Any) -> None:
+    space = spaces.Box(-2.0, 2.0, (1,), np.float32)
+    rows = _valid_box_batch(batch, space)
+    assert rows is not None and rows.dtype == np.float32
+    expected = [to_env_action(row, space) for row in batch]
+    np.testing.assert_array_equal(rows, np.stack(expected))
+
+
+@pytest.mark.parametrize(
+    "batch",
+    [np.zeros((3, 2)), np.array([[0.0], [np.nan], [0.0]]), np.array([[0.0], [2.5], [0.0]])],
+    ids=["wrong shape", "nan", "out of bounds"],
+)
+def test_batch_check_leaves_invalid_batches_to_the_row_by_row_check(batch: Any) -> None:
+    assert _valid_box_batch(batch, spaces.Box(-2.0, 2.0, (1,), np.float32)) is None
+
+
+@pytest.mark.parametrize(
+    ("bad", "message"),
+    [
+        (np.nan, "episode 2, step 4: the action contains NaN"),
+        (3.0, "episode 2, step 4: the action .* is outside the bounds"),
+    ],
+    ids=["nan", "out of bounds"],
+)
+def test_batched_evaluation_names_the_episode_and_step_of_a_bad_action(
+    bad: float, message: str
+) -> None:
+    calls = {"n": 0}
+
+    def policy(obs: np.ndarray) -> np.ndarray:
+        actions = np.zeros((len(obs), 1))
+        if calls["n"] == 4:
+            actions[2] = bad
+        calls["n"] += 1
+        return actions
+
+    with pytest.raises(ValueError, match=message):
+        evaluate("Pendulum-v1", policy, n_episodes=4, batched=True)
+
+
+def test_batched_evaluation_refuses_actions_of_the_wrong_shape() -> None:
+    with pytest.raises(ValueError, match=r"episode 0, step 0: the action has shape \(2,\)"):
+        evaluate("Pendulum-v1", lambda obs: np.zeros((len(obs), 2)), n_episodes=3, batched=True)
