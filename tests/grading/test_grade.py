@@ -3,6 +3,7 @@ malformed submissions built from the instructor notebook."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import signal
@@ -374,3 +375,50 @@ def test_a2c_notebook_correct_and_one_bug(settings, tmp_path):
         "test_a2c_losses": 3.0,
         "test_reward": 3.0,
     }
+
+
+@pytest.mark.slow
+def test_ppo_notebook_correct_and_sampling_with_replacement(settings, tmp_path):
+    # PPO's full budget takes minutes: grade with the fast budgets, where every test but
+    # the reward criterion earns its points and the grader's own episodes refuse the
+    # barely trained policy (its full-budget reward is test_full_budget's job).
+    settings = dataclasses.replace(settings, fast=True)
+    source = SOLUTIONS / "03_ppo.ipynb"
+    path = tmp_path / "submitted" / "s" / "03_ppo" / "03_ppo.ipynb"
+    path.parent.mkdir(parents=True)
+    nbformat.write(fill(source), path)
+    rec = grade_one("s", "03_ppo", path, settings)
+    assert rec.max_score == 19.0 and rec.score == 15.0, [(t.grade_id, t.message) for t in rec.tests]
+    (reward,) = [t for t in rec.tests if t.grade_id == "test_reward"]
+    assert reward.score == 0.0 and "-200" in reward.message, reward.message
+    assert "agent.gif" in rec.artifacts
+    # the original homework's minibatches: drawn independently, so samples repeat in an epoch
+    buggy = fill(
+        source,
+        {
+            "ppo_iter": (
+                "batch_size = states.shape[0]\n"
+                "for _ in range(epoch):\n"
+                "    for _ in range(batch_size // mini_batch_size):\n"
+                "        idx = np.random.choice(batch_size, mini_batch_size, replace=False)\n"
+                "        yield (states[idx], actions[idx], values[idx], log_probs[idx],\n"
+                "               returns[idx], advantages[idx])"
+            )
+        },
+    )
+    nbformat.write(buggy, path)
+    rec = grade_one("s", "03_ppo", path, settings)
+    scores = {t.grade_id: t.score for t in rec.tests}
+    assert scores["test_ppo_iter"] == 0.0, scores
+    assert all(
+        scores[g] == t
+        for g, t in [
+            ("test_action_normalizer", 1.0),
+            ("test_networks", 3.0),
+            ("test_compute_gae", 3.0),
+            ("test_ppo_losses", 3.0),
+            ("test_agent_step", 3.0),
+        ]
+    ), scores
+    (iter_test,) = [t for t in rec.tests if t.grade_id == "test_ppo_iter"]
+    assert "repeats or drops" in iter_test.message or "some samples come twice" in iter_test.message

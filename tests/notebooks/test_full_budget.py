@@ -17,7 +17,7 @@ SOLUTIONS = Path(__file__).resolve().parents[2] / "solutions"
 pytestmark = [pytest.mark.notebook, pytest.mark.slow]
 
 
-@pytest.mark.parametrize("name", ["01_actor_critic", "02_a2c"])
+@pytest.mark.parametrize("name", ["01_actor_critic", "02_a2c", "03_ppo"])
 def test_reference_meets_the_reward_criterion(name, monkeypatch, tmp_path):
     monkeypatch.setenv("COURSE_LIB_FAST", "0")
     nb = nbformat.read(SOLUTIONS / f"{name}.ipynb", as_version=4)
