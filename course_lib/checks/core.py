@@ -95,7 +95,7 @@ def passed(check: str, detail: str = "") -> None:
 
 def skipped(check: str, reason: str) -> None:
     """Print that a check was skipped, and why."""
-    print(f"⏭ {check} skipped: {reason}")
+    print(f"↷ {check} skipped: {reason}")  # a glyph common monospace fonts have
 
 
 def fail(check: str, problem: str, **details: Any) -> NoReturn:
