@@ -92,6 +92,22 @@ def _squeezed(shape: tuple[int, ...]) -> tuple[int, ...]:
     return tuple(d for d in shape if d != 1)
 
 
+def _same_action_shape(shape: tuple[int, ...], expected: tuple[int, ...]) -> bool:
+    """Whether an action of ``shape`` means one action of ``expected`` shape.
+
+    A lone extra or missing axis of size 1 is harmless: (), (1,) and (1, 1) all mean
+    the same single action for Pendulum. Anything else is a real mismatch.
+    """
+    return int(np.prod(shape)) == int(np.prod(expected)) and _squeezed(shape) == _squeezed(expected)
+
+
+def _within_bounds(arr: np.ndarray, space: spaces.Box) -> bool:
+    """Whether every entry lies in [low, high], up to a tolerance of 1e-6."""
+    wide = arr.astype(np.float64)
+    low, high = space.low.astype(np.float64), space.high.astype(np.float64)
+    return not (np.any(wide < low - _BOUND_TOL) or np.any(wide > high + _BOUND_TOL))
+
+
 def _box_action(action: Any, space: spaces.Box, where: str) -> np.ndarray:
     try:
         arr = np.asarray(action, dtype=np.float32)
@@ -102,9 +118,7 @@ def _box_action(action: Any, space: spaces.Box, where: str) -> np.ndarray:
         ) from exc
     expected = space.shape
     if arr.shape != expected:
-        # A lone extra or missing axis of size 1 is harmless: (), (1,) and (1, 1) all
-        # mean the same single action for Pendulum. Anything else is a real mismatch.
-        if arr.size == int(np.prod(expected)) and _squeezed(arr.shape) == _squeezed(expected):
+        if _same_action_shape(arr.shape, expected):
             arr = arr.reshape(expected)
         else:
             raise ValueError(
@@ -117,10 +131,7 @@ def _box_action(action: Any, space: spaces.Box, where: str) -> np.ndarray:
             f"{where}the action contains NaN or inf: {arr}. The policy network has "
             f"diverged or divided by zero; check the losses, the learning rate and log_std."
         )
-    low = space.low.astype(np.float64)
-    high = space.high.astype(np.float64)
-    wide = arr.astype(np.float64)
-    if np.any(wide < low - _BOUND_TOL) or np.any(wide > high + _BOUND_TOL):
+    if not _within_bounds(arr, space):
         raise ValueError(
             f"{where}the action {arr} is outside the bounds of {space} "
             f"(low={space.low}, high={space.high}). If your policy outputs values in "
@@ -278,16 +289,10 @@ def _valid_box_batch(actions: Any, space: gym.Space) -> np.ndarray | None:
         arr = np.asarray(actions, dtype=np.float32)
     except (TypeError, ValueError):
         return None
-    if arr.ndim == 0 or arr[0].size != int(np.prod(space.shape)):
-        return None
-    if arr.shape[1:] != space.shape and _squeezed(arr.shape[1:]) != _squeezed(space.shape):
+    if arr.ndim == 0 or not _same_action_shape(arr.shape[1:], space.shape):
         return None
     arr = arr.reshape(len(arr), *space.shape)
-    if not np.all(np.isfinite(arr)):
-        return None
-    wide = arr.astype(np.float64)
-    low, high = space.low.astype(np.float64), space.high.astype(np.float64)
-    if np.any(wide < low - _BOUND_TOL) or np.any(wide > high + _BOUND_TOL):
+    if not np.all(np.isfinite(arr)) or not _within_bounds(arr, space):
         return None
     return np.clip(arr, space.low, space.high).astype(np.float32, copy=False)
 
