@@ -19,6 +19,7 @@ _EXPORTS: dict[str, str] = {
     "make_env": "envs",
     "make_vec_env": "envs",
     "seed_everything": "envs",
+    "random_state": "envs",
     "evaluate": "evaluation",
     "EvalResult": "evaluation",
     "CriterionTracker": "evaluation",
@@ -36,6 +37,9 @@ _EXPORTS: dict[str, str] = {
     "policy_to_data": "handoff",
     "load_policy": "handoff",
     "CheckFailed": "checks",
+    "ReplayBuffer": "buffers",
+    "OUNoise": "noise",
+    "GaussianNoise": "noise",
 }
 
 __all__ = ["__version__", *_EXPORTS]

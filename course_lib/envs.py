@@ -8,10 +8,11 @@ episode while the whole run stays reproducible.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import gymnasium as gym
@@ -19,7 +20,14 @@ import numpy as np
 from gymnasium import spaces
 from gymnasium.wrappers import RescaleAction
 
-__all__ = ["COURSE_ENVS", "SeedOnFirstReset", "make_env", "make_vec_env", "seed_everything"]
+__all__ = [
+    "COURSE_ENVS",
+    "SeedOnFirstReset",
+    "make_env",
+    "make_vec_env",
+    "random_state",
+    "seed_everything",
+]
 
 #: The environments the course notebooks use.
 COURSE_ENVS: tuple[str, ...] = ("CartPole-v1", "Pendulum-v1", "MountainCarContinuous-v0")
@@ -261,3 +269,31 @@ def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
+
+
+@contextlib.contextmanager
+def random_state(seed: int) -> Iterator[None]:
+    """Seed python's ``random``, numpy's global RNG and torch for a block, then put them back.
+
+    For a demonstration that draws random numbers (a plot of noise samples, a quick
+    experiment) in the middle of a seeded run: inside, it is reproducible; after it,
+    the run continues exactly as if the block had not drawn anything.
+
+    Examples:
+        >>> seed_everything(1); before = float(np.random.rand())
+        >>> seed_everything(1)
+        >>> with random_state(5):
+        ...     _ = np.random.rand(100), random.random()
+        >>> float(np.random.rand()) == before
+        True
+    """
+    import torch
+
+    saved = random.getstate(), np.random.get_state()
+    with torch.random.fork_rng(devices=[]):
+        seed_everything(seed)
+        try:
+            yield
+        finally:
+            random.setstate(saved[0])
+            np.random.set_state(saved[1])

@@ -353,6 +353,9 @@ class CriterionTracker:
     the quick episodes the rest are played ``chunk`` at a time; given the
     environment's ``max_return``, the evaluation stops as soon as the
     threshold is out of reach even if every remaining episode were perfect.
+    With ``worst_at_least``, the criterion also asks every episode to return
+    at least that much (a policy that fails from one start in fifty can still
+    have a good mean); the evaluation stops at the first episode below it.
 
     Examples:
         >>> tracker = CriterionTracker("CartPole-v1", threshold=9.0, every_steps=10,
@@ -378,8 +381,10 @@ class CriterionTracker:
         batched: bool = False,
         max_return: float | None = None,
         chunk: int = 10,
+        worst_at_least: float | None = None,
     ) -> None:
         self.env_id = env_id
+        self.worst_at_least = None if worst_at_least is None else float(worst_at_least)
         self.batched = batched
         self.max_return = max_return
         self.chunk = _check_positive_int(chunk, "chunk")
@@ -390,7 +395,8 @@ class CriterionTracker:
         self.seed = _check_seed(seed)
         self.env_kwargs = dict(env_kwargs or {})
         self.history: list[tuple[int, float, bool]] = []
-        """Every evaluation as ``(steps, mean return, whether all n_episodes were played)``."""
+        """Every evaluation as ``(steps, mean return, whether it counts)``: it counts when all
+        ``n_episodes`` were played and none returned less than ``worst_at_least``."""
         self.points: list[tuple[int, float]] = []
         """Every evaluation as ``(episode or steps, mean return)``, for a plot."""
         self.best_mean = -np.inf
@@ -435,12 +441,15 @@ class CriterionTracker:
             returns.extend(result.returns.tolist())
             if len(returns) == self.quick_episodes and np.mean(returns) < self.threshold:
                 break  # the quick check failed: not worth a full evaluation
+            if self.worst_at_least is not None and min(returns) < self.worst_at_least:
+                break  # an episode failed: the criterion cannot be met
             if self.max_return is not None:
                 best_case = sum(returns) + (self.n_episodes - len(returns)) * self.max_return
                 if best_case < self.threshold * self.n_episodes:
                     break  # even perfect remaining episodes could not reach the threshold
         mean = float(np.mean(returns))
-        complete = len(returns) == self.n_episodes
+        failed = self.worst_at_least is not None and min(returns) < self.worst_at_least
+        complete = len(returns) == self.n_episodes and not failed
         self.history.append((steps, mean, complete))
         self.points.append((steps if episode is None else episode, mean))
         if complete and mean > self.best_mean:
@@ -456,8 +465,12 @@ class CriterionTracker:
         """One line on how the stop rule went."""
         if not self.history:
             return "no greedy evaluation yet"
+        worst = "" if self.worst_at_least is None else f", every episode >= {self.worst_at_least:g}"
         if self.reached_at is not None:
-            return f"criterion met at step {self.reached_at:,} (greedy mean {self.best_mean:.1f})"
+            return (
+                f"criterion met at step {self.reached_at:,} (greedy mean {self.best_mean:.1f} "
+                f"over {self.n_episodes} episodes{worst})"
+            )
         best = "none complete" if self.best_mean == -np.inf else f"{self.best_mean:.1f}"
         return f"criterion {self.threshold:g} not met; best greedy evaluation {best}"
 

@@ -10,7 +10,13 @@ import pytest
 import torch
 from gymnasium import spaces
 
-from course_lib.evaluation import EvalResult, _valid_box_batch, evaluate, to_env_action
+from course_lib.evaluation import (
+    CriterionTracker,
+    EvalResult,
+    _valid_box_batch,
+    evaluate,
+    to_env_action,
+)
 
 THREE_STEP_ID = "CourseLibTest/ThreeStep-v0"
 
@@ -278,3 +284,80 @@ def test_batched_evaluation_names_the_episode_and_step_of_a_bad_action(
 def test_batched_evaluation_refuses_actions_of_the_wrong_shape() -> None:
     with pytest.raises(ValueError, match=r"episode 0, step 0: the action has shape \(2,\)"):
         evaluate("Pendulum-v1", lambda obs: np.zeros((len(obs), 2)), n_episodes=3, batched=True)
+
+
+# ---------------------------------------------------------------- CriterionTracker
+
+
+class _Net(torch.nn.Module):
+    """A model whose weights tell which evaluation saved them."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tag = torch.nn.Parameter(torch.zeros(1))
+
+
+def _cartpole_returns(n: int, seed: int) -> np.ndarray:
+    return evaluate("CartPole-v1", lambda obs: 0, n_episodes=n, seed=seed).returns
+
+
+def test_tracker_plays_all_episodes_only_when_the_quick_ones_pass():
+    returns = _cartpole_returns(12, seed=10_000)
+    quick = float(returns[:3].mean())
+    tracker = CriterionTracker(
+        "CartPole-v1", threshold=quick + 0.5, every_steps=5, n_episodes=12, quick_episodes=3
+    )
+    assert tracker.check(lambda obs: 0, steps=5) is False
+    assert tracker.history == [(5, pytest.approx(quick), False)]
+    tracker = CriterionTracker(
+        "CartPole-v1",
+        threshold=returns.mean() - 0.5,
+        every_steps=5,
+        n_episodes=12,
+        quick_episodes=3,
+    )
+    assert tracker.check(lambda obs: 0, steps=5) is True
+    assert tracker.history == [(5, pytest.approx(returns.mean()), True)]
+    assert tracker.reached_at == 5 and not tracker.due(9) and tracker.due(10)
+
+
+def test_tracker_keeps_the_best_complete_evaluation_and_restores_it():
+    tracker = CriterionTracker(
+        "CartPole-v1", threshold=1e9, every_steps=1, n_episodes=4, quick_episodes=4
+    )
+    net = _Net()
+    for steps, tag in [(1, 1.0), (2, 2.0)]:
+        with torch.no_grad():
+            net.tag.fill_(tag)
+        policy = (lambda obs: 0) if tag == 1.0 else (lambda obs: int(obs[2] > 0))
+        tracker.check(policy, steps=steps, model=net)
+    best = max(tracker.history, key=lambda h: h[1])
+    with torch.no_grad():
+        net.tag.fill_(-1.0)
+    assert tracker.restore_best(net)
+    assert net.tag.item() == (1.0 if best[0] == 1 else 2.0)
+    assert "not met" in tracker.summary()
+
+
+def test_tracker_with_worst_at_least_refuses_a_good_mean_with_a_failed_episode():
+    returns = _cartpole_returns(20, seed=10_000)
+    assert returns.min() < 9 <= returns.mean()  # the case: a good mean, some episodes below 9
+    lenient = CriterionTracker("CartPole-v1", threshold=9.0, every_steps=1, n_episodes=20)
+    assert lenient.check(lambda obs: 0, steps=1) is True
+    strict = CriterionTracker(
+        "CartPole-v1", threshold=9.0, every_steps=1, n_episodes=20, worst_at_least=9.0
+    )
+    net = _Net()
+    assert strict.check(lambda obs: 0, steps=1, model=net) is False
+    assert strict.history[0][2] is False and strict.best_state is None
+    assert strict.restore_best(net) is False
+    # an episode at the bar is not a failure
+    strict = CriterionTracker(
+        "CartPole-v1",
+        threshold=9.0,
+        every_steps=1,
+        n_episodes=20,
+        worst_at_least=float(returns.min()),
+    )
+    assert strict.check(lambda obs: 0, steps=1) is True
+    assert f"every episode >= {returns.min():g}" in strict.summary()
