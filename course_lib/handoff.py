@@ -2,6 +2,9 @@
 
 Each notebook with a reward criterion ends its training section with a
 variable named ``trained_policy``: the trained network (or agent's actor). A
+notebook that trains on several tasks names one per task,
+``trained_policy_<task>`` (notebook 05: ``trained_policy_pendulum`` and
+``trained_policy_mountaincar``). A
 graded cell then calls :func:`export_policy`, which wraps it into a
 deterministic ``obs -> action`` module in the environment's own units and
 saves it with ``torch.export`` as data (a graph of tensor operations and its

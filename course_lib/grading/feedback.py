@@ -83,24 +83,38 @@ def _page(gradebook: Gradebook, row: object) -> str:
         )
     parts.append("</table>")
     media = []
-    curve = gradebook.artifact(r["id"], "learning_curve.png")
-    if curve:
-        media.append(
-            "<figure><img alt='learning curve' src='data:image/png;base64,"
-            f"{base64.b64encode(curve).decode()}'>"
-            "<figcaption>Your learning curve</figcaption></figure>"
-        )
-    gif = gradebook.artifact(r["id"], "agent.gif")
-    if gif:
-        media.append(
-            "<figure><img alt='trained agent' src='data:image/gif;base64,"
-            f"{base64.b64encode(gif).decode()}'>"
-            "<figcaption>Your trained agent, played by the grader"
-            "</figcaption></figure>"
-        )
+    names = gradebook.artifact_names(r["id"])
+    for name in sorted(names, key=lambda n: (not n.startswith("learning_curve"), n)):
+        data = gradebook.artifact(r["id"], name)
+        if not data:
+            continue
+        task = _task_of(name)
+        on = f" ({e(task)})" if task else ""
+        if name.startswith("learning_curve"):
+            media.append(
+                "<figure><img alt='learning curve' src='data:image/png;base64,"
+                f"{base64.b64encode(data).decode()}'>"
+                f"<figcaption>Your learning curve{on}</figcaption></figure>"
+            )
+        elif name.startswith("agent"):
+            media.append(
+                "<figure><img alt='trained agent' src='data:image/gif;base64,"
+                f"{base64.b64encode(data).decode()}'>"
+                f"<figcaption>Your trained agent{on}, played by the grader"
+                "</figcaption></figure>"
+            )
     if media:
         parts.append(f"<h2>Training</h2><div class='media'>{''.join(media)}</div>")
     return "".join(parts) + "</body></html>"
+
+
+def _task_of(artifact: str) -> str:
+    """``learning_curve_pendulum.png`` and ``agent_pendulum.gif`` -> ``pendulum``; else ``""``."""
+    stem = artifact.rsplit(".", 1)[0]
+    for prefix in ("learning_curve", "agent"):
+        if stem.startswith(prefix):
+            return stem.removeprefix(prefix).lstrip("_")
+    return ""
 
 
 def write_feedback(gradebook: Gradebook, out_dir: Path) -> list[Path]:

@@ -54,12 +54,23 @@ NETWORK_OBSERVATIONS = {
     "critic": "critic",
     "ppo_actor": "gaussian_actor",
     "ppo_critic": "critic",
+    "ddpg_actor": "deterministic_actor",
+    "ddpg_critic": "state_action_critic",
+    "td3_actor": "td3_actor",
+    "td3_critic": "twin_critic",
 }
-# Reward criteria: assignment -> (env id, threshold).
-REWARD_CRITERIA = {
-    "01_actor_critic": ("CartPole-v1", 475.0),
-    "02_a2c": ("CartPole-v1", 475.0),
-    "03_ppo": ("Pendulum-v1", -200.0),
+# Reward criteria: assignment -> {policy observation -> (env id, threshold, episodes)}.
+# A notebook hands one trained policy to the grader as `trained_policy`, or one per task
+# as `trained_policy_<task>`; each is observed under its variable's name.
+POLICY_CRITERIA: dict[str, dict[str, tuple[str, float, int]]] = {
+    "01_actor_critic": {"trained_policy": ("CartPole-v1", 475.0, 20)},
+    "02_a2c": {"trained_policy": ("CartPole-v1", 475.0, 20)},
+    "03_ppo": {"trained_policy": ("Pendulum-v1", -200.0, 20)},
+    "04_ddpg": {"trained_policy": ("Pendulum-v1", -200.0, 20)},
+    "05_td3": {
+        "trained_policy_pendulum": ("Pendulum-v1", -200.0, 20),
+        "trained_policy_mountaincar": ("MountainCarContinuous-v0", 90.0, 10),
+    },
 }
 PROGRAM_TIMEOUT_S = 600
 
@@ -74,7 +85,8 @@ class GradeSettings:
     scratch: Path
     limits: Limits = field(default_factory=Limits)
     fast: bool = False
-    policy_episodes: int = 20
+    policy_episodes: int | None = None
+    """Episodes per policy evaluation; None: each criterion's own count."""
     require_sandbox: bool = False
 
 
@@ -195,8 +207,9 @@ def _judge(
             }
         )
         return float(out["fraction"]), str(out["message"])
-    if name == "trained_policy":
-        env_id, threshold = REWARD_CRITERIA[assignment]
+    criteria = POLICY_CRITERIA.get(assignment, {})
+    if name in criteria:
+        env_id, threshold, n_episodes = criteria[name]
         if not isinstance(student, dict):
             return 0.0, "malformed policy observation"
         out = _run_program_job(
@@ -205,12 +218,15 @@ def _judge(
                 "data": student,
                 "env_id": env_id,
                 "threshold": threshold,
-                "n_episodes": settings.policy_episodes,
+                "n_episodes": settings.policy_episodes or n_episodes,
                 "seed": settings.seed,
             }
         )
         return float(out["fraction"]), str(out["message"])
-    verdict = judge_observation(name, student, reference)
+    try:
+        verdict = judge_observation(name, student, reference)
+    except Exception as err:  # a judge must not take the whole batch down
+        return 0.0, f"the grader could not judge this observation ({type(err).__name__}: {err})"
     return verdict.fraction, verdict.message
 
 
@@ -317,28 +333,33 @@ def _artifacts(
     assignment: str,
     settings: GradeSettings,
 ) -> dict[str, bytes]:
-    """The learning curve (the training cell's last PNG) and a GIF of the trained policy."""
+    """Learning curves (each training cell's last PNG) and a GIF of each trained policy.
+
+    A training cell is one whose grade_id is ``run_training`` (its curve is
+    ``learning_curve.png``) or ``run_<task>`` (``learning_curve_<task>.png``).
+    """
     out: dict[str, bytes] = {}
     for cell in result.cells:
-        if cell.grade_id == "run_training":
+        if cell.grade_id and cell.grade_id.startswith("run_"):
             pngs = [
                 o["data"]["image/png"] for o in cell.outputs if "image/png" in (o.get("data") or {})
             ]
+            task = cell.grade_id.removeprefix("run_")
+            name = "learning_curve.png" if task == "training" else f"learning_curve_{task}.png"
             if pngs:
                 with contextlib.suppress(ValueError):
-                    out["learning_curve.png"] = base64.b64decode(pngs[-1])
+                    out[name] = base64.b64decode(pngs[-1])
+    criteria = POLICY_CRITERIA.get(assignment, {})
     for names in observed.values():
-        policy = names.get("trained_policy")
-        if policy and isinstance(policy[-1], dict) and assignment in REWARD_CRITERIA:
-            job = {
-                "type": "gif",
-                "data": policy[-1],
-                "env_id": REWARD_CRITERIA[assignment][0],
-                "seed": settings.seed,
-            }
+        for name, (env_id, _, _) in criteria.items():
+            policy = names.get(name)
+            if not (policy and isinstance(policy[-1], dict)):
+                continue
+            job = {"type": "gif", "data": policy[-1], "env_id": env_id, "seed": settings.seed}
             gif = _run_program_job(job).get("gif")
             if gif:
-                out["agent.gif"] = base64.b64decode(gif)
+                suffix = name.removeprefix("trained_policy")
+                out[f"agent{suffix}.gif"] = base64.b64decode(gif)
     return out
 
 

@@ -232,6 +232,13 @@ class Gradebook:
         ).fetchone()
         return None if row is None else bytes(row[0])
 
+    def artifact_names(self, submission_id: int) -> list[str]:
+        """Names of a submission's artifacts, sorted."""
+        rows = self._db.execute(
+            "SELECT name FROM artifacts WHERE submission_id=? ORDER BY name", (submission_id,)
+        ).fetchall()
+        return [str(row[0]) for row in rows]
+
     def snapshot(self) -> list[tuple]:
         """Every score-bearing fact, without timings: for comparing two gradebooks."""
         return self._db.execute(

@@ -9,6 +9,7 @@ its exercise cells filled in, so it looks exactly like real work.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import nbformat
@@ -21,11 +22,16 @@ _SOLUTION_MARKERS = re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION[ \t]*\n?", re.M
 _REGION = re.compile(r"^([ \t]*)### BEGIN SOLUTION\n(.*?)^[ \t]*### END SOLUTION\n?", re.S | re.M)
 
 
-def fill(source_path: Path, overrides: dict[str, str] | None = None) -> nbformat.NotebookNode:
+def fill(
+    source_path: Path, overrides: dict[str, str | Callable[[str], str]] | None = None
+) -> nbformat.NotebookNode:
     """The released notebook with every exercise filled in with the reference solution.
 
-    ``overrides`` maps a solution cell's ``grade_id`` to replacement code for its solution
-    regions (indented like the region); other cells get the reference answer.
+    ``overrides`` maps a solution cell's ``grade_id`` to replacement code for its first
+    solution region (indented like the region; the cell's other regions are emptied), or
+    to a function that edits the cell's whole reference answer (for a bug in one method of
+    a class, e.g. ``lambda src: src.replace("torch.min(", "torch.max(")``); other cells get
+    the reference answer.
     """
     overrides = overrides or {}
     source = nbformat.read(source_path, as_version=4)
@@ -35,7 +41,13 @@ def fill(source_path: Path, overrides: dict[str, str] | None = None) -> nbformat
         meta = cell.metadata.get("nbgrader", {})
         if meta.get("solution"):
             gid = meta["grade_id"]
-            if gid in overrides:
+            edit = overrides.get(gid)
+            if callable(edit):
+                answer = _SOLUTION_MARKERS.sub("", cell.source)
+                answers[gid] = edit(answer)
+                if answers[gid] == answer:
+                    raise ValueError(f"the override of {gid!r} changed nothing")
+            elif gid in overrides:
                 body = overrides[gid]
 
                 def swap(match: re.Match[str], body: str = body) -> str:

@@ -16,7 +16,7 @@ import nbformat
 import pytest
 
 from course_lib.grading.grade import GradeSettings, discover, grade_batch, grade_one
-from course_lib.grading.gradebook import Gradebook
+from course_lib.grading.gradebook import Gradebook, SubmissionRecord
 from course_lib.grading.sample import fill
 from course_lib.grading.sandbox import Limits
 
@@ -424,3 +424,38 @@ def test_ppo_notebook_correct_and_sampling_with_replacement(settings, tmp_path):
     # the visible check stops the cell first; its message reaches the feedback
     assert "not observed" in iter_test.message, iter_test.message
     assert "draws WITH replacement across minibatches" in iter_test.visible, iter_test.visible
+
+
+def test_feedback_shows_each_tasks_curve_and_agent_with_its_name(tmp_path):
+    from course_lib.grading.feedback import _task_of, write_feedback
+
+    assert [_task_of(n) for n in ("learning_curve.png", "agent.gif", "x.png")] == ["", "", ""]
+    assert _task_of("learning_curve_mountaincar.png") == _task_of("agent_mountaincar.gif")
+    png, gif = b"\x89PNG-not-really", b"GIF89a-not-really"
+    rec = SubmissionRecord(
+        student="s",
+        assignment="05_td3",
+        path="p",
+        file_hash="h",
+        grader_version="v",
+        status="graded",
+        artifacts={
+            "agent_pendulum.gif": gif,
+            "learning_curve_pendulum.png": png,
+            "agent_mountaincar.gif": gif,
+            "learning_curve_mountaincar.png": png,
+        },
+    )
+    with Gradebook(tmp_path / "book.sqlite") as book:
+        book.record(rec)
+        assert book.artifact_names(1) == sorted(rec.artifacts)
+        (page,) = write_feedback(book, tmp_path / "feedback")
+    text = page.read_text()
+    captions = [
+        "Your learning curve (mountaincar)",
+        "Your learning curve (pendulum)",
+        "Your trained agent (mountaincar), played by the grader",
+        "Your trained agent (pendulum), played by the grader",
+    ]
+    positions = [text.index(c) for c in captions]
+    assert positions == sorted(positions)  # curves first, then the agents
