@@ -10,6 +10,7 @@ numbers.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -283,6 +284,14 @@ JUDGES: dict[str, Judge] = {
 """Property judges by observation name; every other data observation uses :func:`close`."""
 
 
+@functools.cache
+def _all_judges() -> dict[str, Judge]:
+    """:data:`JUDGES` and the notebooks' own judge modules (which import this module)."""
+    from course_lib.grading import judges_ddpg, judges_td3
+
+    return {**JUDGES, **judges_ddpg.JUDGES, **judges_td3.JUDGES}
+
+
 def judge_observation(name: str, student: Any, reference: Any) -> Verdict:
     """Judge one data observation (programs are judged in :mod:`course_lib.grading.programs`)."""
-    return JUDGES.get(name, close)(student, reference)
+    return _all_judges().get(name, close)(student, reference)

@@ -194,12 +194,22 @@ def judge_network(kind: str, data: dict[str, Any], seed: int) -> dict[str, Any]:
     """Probe an exported network on grader inputs.
 
     Kinds: ``actor_critic``, ``actor`` (probabilities), ``gaussian_actor`` (mean, std)
-    and ``critic``.
+    and ``critic`` here; ``deterministic_actor`` and ``state_action_critic`` (notebook 04)
+    in :mod:`course_lib.grading.programs_ddpg`; ``td3_actor`` and ``twin_critic``
+    (notebook 05) in :mod:`course_lib.grading.programs_td3`.
 
     Returns ``{"fraction": 0..1, "message": ...}``.
     """
     import torch
 
+    if kind in ("deterministic_actor", "state_action_critic"):
+        from course_lib.grading.programs_ddpg import judge_ddpg_network
+
+        return judge_ddpg_network(kind, data, seed)
+    if kind in ("td3_actor", "twin_critic"):
+        from course_lib.grading.programs_td3 import judge_td3_network
+
+        return judge_td3_network(kind, data, seed)
     if data.get("program") is None:
         return {
             "fraction": 0.0,

@@ -426,6 +426,74 @@ def test_ppo_notebook_correct_and_sampling_with_replacement(settings, tmp_path):
     assert "draws WITH replacement across minibatches" in iter_test.visible, iter_test.visible
 
 
+@pytest.mark.slow
+def test_ddpg_notebook_correct_and_the_homeworks_uniform_noise(settings, tmp_path):
+    # Fast budgets, as for PPO: every exercise earns its points; the barely trained actor
+    # is refused by the grader's own episodes.
+    settings = dataclasses.replace(settings, fast=True)
+    source = SOLUTIONS / "04_ddpg.ipynb"
+    path = tmp_path / "submitted" / "s" / "04_ddpg" / "04_ddpg.ipynb"
+    path.parent.mkdir(parents=True)
+    nbformat.write(fill(source), path)
+    rec = grade_one("s", "04_ddpg", path, settings)
+    assert rec.max_score == 18.0 and rec.score == 14.0, [(t.grade_id, t.message) for t in rec.tests]
+    (reward,) = [t for t in rec.tests if t.grade_id == "test_reward"]
+    assert reward.score == 0.0 and "-200" in reward.message, reward.message
+    assert "agent.gif" in rec.artifacts and "learning_curve.png" in rec.artifacts
+    # the homework's OU noise: uniform kicks, never negative
+    buggy = fill(
+        source,
+        {
+            "ou_noise": lambda src: src.replace(
+                "np.random.standard_normal(len(x))", "np.random.rand(len(x))"
+            )
+        },
+    )
+    nbformat.write(buggy, path)
+    rec = grade_one("s", "04_ddpg", path, settings)
+    scores = {t.grade_id: t.score for t in rec.tests}
+    assert scores == {
+        "test_replay_buffer": 3.0,
+        "test_ou_noise": 0.0,
+        "test_action_normalizer": 1.0,
+        "test_networks": 2.0,
+        "test_soft_update": 2.0,
+        "test_agent": 4.0,
+        "test_reward": 0.0,
+    }, scores
+    (noise_test,) = [t for t in rec.tests if t.grade_id == "test_ou_noise"]
+    assert "never negative" in noise_test.visible or "uniform" in noise_test.visible, (
+        noise_test.visible
+    )
+
+
+@pytest.mark.slow
+def test_td3_notebook_correct_and_max_instead_of_min(settings, tmp_path):
+    settings = dataclasses.replace(settings, fast=True)
+    source = SOLUTIONS / "05_td3.ipynb"
+    path = tmp_path / "submitted" / "s" / "05_td3" / "05_td3.ipynb"
+    path.parent.mkdir(parents=True)
+    nbformat.write(fill(source), path)
+    rec = grade_one("s", "05_td3", path, settings)
+    assert rec.max_score == 13.0 and rec.score == 7.0, [(t.grade_id, t.message) for t in rec.tests]
+    rewards = {t.grade_id: t for t in rec.tests if t.grade_id.startswith("test_reward")}
+    assert rewards["test_reward_pendulum"].score == 0.0
+    assert "-200" in rewards["test_reward_pendulum"].message
+    assert "90" in rewards["test_reward_mountaincar"].message
+    assert {"agent_pendulum.gif", "agent_mountaincar.gif"} <= set(rec.artifacts)
+    assert {"learning_curve_pendulum.png", "learning_curve_mountaincar.png"} <= set(rec.artifacts)
+    # the clipped double-Q target taken with max: optimistic, TD3's main fix undone
+    buggy = fill(
+        source, {"td3": lambda src: src.replace("torch.min(target_q1", "torch.max(target_q1")}
+    )
+    nbformat.write(buggy, path)
+    rec = grade_one("s", "05_td3", path, settings)
+    scores = {t.grade_id: t.score for t in rec.tests}
+    assert scores["test_networks"] == 2.0 and scores["test_td3"] == 0.0, scores
+    (td3_test,) = [t for t in rec.tests if t.grade_id == "test_td3"]
+    assert "max" in td3_test.visible, td3_test.visible
+
+
 def test_feedback_shows_each_tasks_curve_and_agent_with_its_name(tmp_path):
     from course_lib.grading.feedback import _task_of, write_feedback
 
