@@ -1,0 +1,238 @@
+"""Notebooks 04-05: DDPG and TD3, env steps and seconds to the criterion, 5 seeds per task.
+
+Each (task, seed) runs the instructor notebook's own code (``course_lib.runner.load_cells``)
+in a fresh process with one torch thread, two at a time on a 2-core machine, and records:
+
+- **criterion**: the first greedy evaluation with a mean at or above the graded criterion
+  on the graded protocol (the notebook's fixed evaluation episodes, ``seed=0``), probed at
+  each of the notebook's stop-rule evaluations: env steps and training seconds. Training
+  seconds include the stop rule's own evaluations, not this probe's, which runs on forked
+  RNGs so that each seed trains exactly as the notebook does;
+- **stop rule**: where the notebook's stop rule stops, and the stopped policy's mean on
+  1,000 episodes it was never checked on, with how many of those failed (Pendulum: return
+  below -600, no swing-up; MountainCar: the flag not reached).
+
+A run ends when both are known, or at the task's budget.
+
+    python benchmarks/offpolicy.py --seeds 5 --out benchmarks/results/offpolicy.md
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@dataclass(frozen=True)
+class Task:
+    """One algorithm on one environment, and the targets its notebook issue sets."""
+
+    name: str
+    notebook: str
+    env_id: str
+    criterion: float
+    eval_episodes: int
+    goal_steps: int
+    goal_seconds: float
+    failed_below: float
+    budget: int
+
+
+TASKS = {
+    "ddpg-pendulum": Task(
+        "DDPG on Pendulum-v1", "04_ddpg", "Pendulum-v1", -200.0, 20, 6_000, 10.0, -600.0, 15_000
+    ),
+    "td3-pendulum": Task(
+        "TD3 on Pendulum-v1", "05_td3", "Pendulum-v1", -200.0, 20, 8_000, 15.0, -600.0, 20_000
+    ),
+    "td3-mountaincar": Task(
+        "TD3 on MountainCarContinuous-v0",
+        "05_td3",
+        "MountainCarContinuous-v0",
+        90.0,
+        10,
+        50_000,
+        150.0,
+        50.0,
+        100_000,
+    ),
+}
+TD3_CELLS = ["imports", "config", "networks", "td3", "loop"]
+
+
+def worker(task_key: str, seed: int) -> dict:
+    import course_lib as cl
+    from course_lib import evaluation
+    from course_lib.runner import load_cells
+
+    task = TASKS[task_key]
+    path = ROOT / "solutions" / f"{task.notebook}.ipynb"
+    ns = load_cells(path, TD3_CELLS) if task.notebook == "05_td3" else load_cells(path)
+    record: dict = {"task": task_key, "seed": seed, "criterion": None, "stop": None}
+    probe_seconds = 0.0
+    start = time.perf_counter()
+    original_check = evaluation.CriterionTracker.check
+
+    def check(self, policy, steps, model=None, episode=None):  # type: ignore[no-untyped-def]
+        nonlocal probe_seconds
+        reached = original_check(self, policy, steps, model=model, episode=episode)
+        t0 = time.perf_counter()
+        train_seconds = round(t0 - start - probe_seconds, 2)
+        with cl.random_state(12_345):
+            mean = cl.evaluate(
+                task.env_id, policy, n_episodes=task.eval_episodes, seed=0, batched=True
+            ).mean
+        if record["criterion"] is None and mean >= task.criterion:
+            record["criterion"] = [steps, train_seconds, round(mean, 1)]
+        if reached and record["stop"] is None:
+            with cl.random_state(12_345):
+                unseen = cl.evaluate(
+                    task.env_id,
+                    ns["greedy"](copy.deepcopy(model)),
+                    n_episodes=1_000,
+                    seed=50_000,
+                    batched=True,
+                )
+            failed = int((unseen.returns < task.failed_below).sum())
+            record["stop"] = [steps, train_seconds, round(unseen.mean, 1), failed]
+        probe_seconds += time.perf_counter() - t0
+        return record["stop"] is not None and record["criterion"] is not None
+
+    evaluation.CriterionTracker.check = check  # type: ignore[method-assign]
+    if task.notebook == "04_ddpg":
+        config = ns["config"]
+        cl.seed_everything(seed)
+        agent = ns["DDPGAgent"](
+            ns["make_train_env"](seed),
+            memory_size=config.memory_size,
+            batch_size=config.batch_size,
+            ou_noise_theta=config.ou_noise_theta,
+            ou_noise_sigma=config.ou_noise_sigma,
+            gamma=config.gamma,
+            tau=config.tau,
+            initial_random_steps=config.initial_random_steps,
+        )
+        agent.train(task.budget)
+        steps = agent.total_step
+    else:
+        cfg = ns["pendulum"] if task.env_id == "Pendulum-v1" else ns["mountaincar"]
+        cfg = ns["dataclasses"].replace(cfg, num_frames=task.budget)
+        _, tracker = ns["run_td3"](cfg, seed, live=False)
+        steps = tracker.history[-1][0] if tracker.history else 0
+    record["steps"] = steps
+    record["total_seconds"] = round(time.perf_counter() - start - probe_seconds, 1)
+    return record
+
+
+def _run(job: tuple[str, int]) -> dict:
+    task_key, seed = job
+    env = {**os.environ, "COURSE_LIB_FAST": "0", "TQDM_DISABLE": "1", "OMP_NUM_THREADS": "1"}
+    proc = subprocess.run(
+        [sys.executable, __file__, "--worker", task_key, "--seed", str(seed)],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    if proc.returncode != 0:
+        raise RuntimeError(f"{task_key} seed {seed} failed:\n{proc.stderr[-3000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def _table(task: Task, rows: list[dict]) -> list[str]:
+    lines = [
+        f"## {task.name} (notebook {task.notebook[:2]})",
+        "",
+        f"Criterion: greedy mean >= {task.criterion:g} over the {task.eval_episodes} fixed "
+        f"episodes of the graded protocol. Goal: within {task.goal_steps:,} env steps and "
+        f"{task.goal_seconds:g} s of training. Budget {task.budget:,} steps.",
+        "",
+        "| seed | criterion: env steps | seconds | mean | stop rule: env steps | seconds | "
+        "unseen mean (1,000) | failed | goal: steps | goal: steps and seconds |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    in_steps = in_both = 0
+    for row in rows:
+        crit, stop = row["criterion"], row["stop"]
+        ok_steps = crit is not None and crit[0] <= task.goal_steps
+        ok_both = ok_steps and crit[1] <= task.goal_seconds
+        in_steps += ok_steps
+        in_both += ok_both
+        c = f"{crit[0]:,} | {crit[1]} | {crit[2]}" if crit else "not reached | - | -"
+        s = f"{stop[0]:,} | {stop[1]} | {stop[2]} | {stop[3]}" if stop else "never | - | - | -"
+        lines.append(
+            f"| {row['seed']} | {c} | {s} | {'yes' if ok_steps else 'no'} | "
+            f"{'yes' if ok_both else 'no'} |"
+        )
+    lines += [
+        "",
+        f"Goal in env steps: **{in_steps}/{len(rows)}**; in env steps and seconds: "
+        f"**{in_both}/{len(rows)}**.",
+        "",
+    ]
+    return lines
+
+
+def run(tasks: list[str], seeds: int, parallel: int, out: Path | None) -> int:
+    sys.path.insert(0, str(Path(__file__).parent))
+    from machine import describe, machine_speed
+
+    speed = describe(machine_speed())  # measured before the seeds load the machine
+    jobs = [(key, seed) for key in tasks for seed in range(seeds)]
+    with ThreadPoolExecutor(parallel) as pool:
+        results = list(pool.map(_run, jobs))
+    for row in results:
+        print(json.dumps(row), flush=True)
+    lines = [
+        f"# DDPG and TD3, notebooks 04-05's references ({date.today()}, {platform.machine()}, "
+        f"{os.cpu_count()} cores, {parallel} runs at a time, torch 1 thread each)",
+        "",
+        f"{speed[0].upper()}{speed[1:]}.",
+        "",
+        "Training seconds include the notebooks' stop-rule evaluations, not the benchmark's "
+        "probes. 'Unseen' is the stopped policy's mean over 1,000 further episodes; 'failed' "
+        "counts those below -600 (Pendulum: no swing-up) or below 50 (MountainCar: no flag).",
+        "",
+    ]
+    for key in tasks:
+        lines += _table(TASKS[key], [r for r in results if r["task"] == key])
+    text = "\n".join(lines)
+    print(text)
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(text)
+    return 0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--parallel", type=int, default=2)
+    parser.add_argument("--tasks", nargs="+", choices=sorted(TASKS), default=list(TASKS))
+    parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument("--worker", choices=sorted(TASKS), help=argparse.SUPPRESS)
+    parser.add_argument("--seed", type=int, default=0, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        import torch
+
+        torch.set_num_threads(1)
+        print(json.dumps(worker(args.worker, args.seed)))
+        return 0
+    return run(args.tasks, args.seeds, args.parallel, args.out)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
