@@ -264,10 +264,15 @@ def seed_everything(seed: int) -> None:
     seed = _check_seed(seed)
     if seed > _MAX_NUMPY_SEED:
         raise ValueError(f"seed must be < 2**32 (numpy's limit), got {seed}; pick a smaller seed.")
+    _seed_global_rngs(seed)
+
+
+def _seed_global_rngs(seed: int) -> None:
+    """Seed python's ``random`` and torch with ``seed``, numpy with ``seed`` modulo 2**32."""
     import torch
 
     random.seed(seed)
-    np.random.seed(seed)
+    np.random.seed(seed % (_MAX_NUMPY_SEED + 1))
     torch.manual_seed(seed)
 
 
@@ -276,8 +281,19 @@ def random_state(seed: int) -> Iterator[None]:
     """Seed python's ``random``, numpy's global RNG and torch for a block, then put them back.
 
     For a demonstration that draws random numbers (a plot of noise samples, a quick
-    experiment) in the middle of a seeded run: inside, it is reproducible; after it,
-    the run continues exactly as if the block had not drawn anything.
+    experiment) in the middle of a seeded run, and for checks that run student code on
+    fixed draws: inside, it is reproducible; after it, the run continues exactly as if
+    the block had not drawn anything.
+
+    Args:
+        seed: a non-negative int. Python's ``random`` and torch receive it as it is
+            (torch takes seeds below 2**64); numpy, which takes seeds below 2**32 only,
+            receives ``seed % 2**32``. Below 2**32 the block draws what it would after
+            ``seed_everything(seed)``.
+
+    Raises:
+        TypeError: if ``seed`` is not an int.
+        ValueError: if ``seed`` is negative, or (from torch) 2**64 or more.
 
     Examples:
         >>> seed_everything(1); before = float(np.random.rand())
@@ -286,13 +302,23 @@ def random_state(seed: int) -> Iterator[None]:
         ...     _ = np.random.rand(100), random.random()
         >>> float(np.random.rand()) == before
         True
+
+        A seed of 2**32 or more is fine; numpy sees it modulo 2**32:
+
+        >>> with random_state(2**40 + 5):
+        ...     big = float(np.random.rand()), random.random()
+        >>> with random_state(5):
+        ...     small = float(np.random.rand()), random.random()
+        >>> big[0] == small[0], big[1] == small[1]
+        (True, False)
     """
+    seed = _check_seed(seed)
     import torch
 
     saved = random.getstate(), np.random.get_state()
     with torch.random.fork_rng(devices=[]):
-        seed_everything(seed)
         try:
+            _seed_global_rngs(seed)
             yield
         finally:
             random.setstate(saved[0])

@@ -13,7 +13,7 @@ notebook's seeded training run does not depend on whether the checks ran.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import torch
@@ -22,6 +22,7 @@ from course_lib.checks._nets import build, grads, n_params, seeded_obs
 from course_lib.checks.core import CheckFailed, expect, expect_shape, passed
 from course_lib.checks.core import check_eval_result as check_reward
 from course_lib.checks.ppo import check_action_normalizer
+from course_lib.envs import random_state
 from course_lib.grading.judges_ddpg import (
     Finding,
     diagnose_agent_step,
@@ -66,6 +67,21 @@ def _report(name: str, found: Finding | None, exc: BaseException | None) -> None
     raise err
 
 
+def _check_runs(
+    name: str,
+    impl: Callable[..., Any],
+    run: Callable[[Callable[..., Any], rec.Record], rec.Run],
+    diagnose: Callable[[rec.Record, rec.Record], Finding | None],
+    cases: Iterable[rec.Record],
+    summary: str,
+) -> None:
+    """Run ``impl`` on each case in turn and raise the first finding; else report ``summary``."""
+    for case in cases:
+        record, exc = run(impl, case)
+        _report(name, diagnose(record, case), exc)
+    passed(name, summary)
+
+
 # ---------------------------------------------------------------------------
 # ReplayBuffer and OUNoise
 # ---------------------------------------------------------------------------
@@ -79,16 +95,16 @@ def check_replay_buffer(ReplayBuffer: Callable[..., Any]) -> None:
     across the five arrays, drawn uniformly from the stored transitions only; then after
     2 * size + 3 stores, batches hold exactly the last ``size`` transitions.
     """
-    name = "check_replay_buffer"
     cases = [
         rec.replay_buffer_case(11, obs_dim=3, act_dim=1, size=8, batch_size=4, fill=6),
         rec.replay_buffer_case(12, obs_dim=2, act_dim=2, size=7, batch_size=3, fill=5),
     ]
-    for case in cases:
-        record, exc = rec.run_replay_buffer(ReplayBuffer, case)
-        _report(name, diagnose_replay_buffer(record, case), exc)
-    passed(
-        name,
+    _check_runs(
+        "check_replay_buffer",
+        ReplayBuffer,
+        rec.run_replay_buffer,
+        diagnose_replay_buffer,
+        cases,
         "len counts what is stored; batches of batch_size drawn uniformly from the stored "
         "transitions, arrays aligned; the ring overwrites the oldest",
     )
@@ -102,11 +118,14 @@ def check_ou_noise(OUNoise: Callable[..., Any]) -> None:
     near 1 - theta), symmetric standard-normal noise of scale sigma, one draw per
     dimension. After ``reset()`` the next sample must be about sigma from mu.
     """
-    name = "check_ou_noise"
-    case = rec.ou_noise_case(3, size=2, mu=0.2, theta=0.15, sigma=0.4)
-    record, exc = rec.run_ou_noise(OUNoise, case)
-    _report(name, diagnose_ou_noise(record, case), exc)
-    passed(name, "mean-reverting, temporally correlated, normal increments; reset returns to mu")
+    _check_runs(
+        "check_ou_noise",
+        OUNoise,
+        rec.run_ou_noise,
+        diagnose_ou_noise,
+        [rec.ou_noise_case(3, size=2, mu=0.2, theta=0.15, sigma=0.4)],
+        "mean-reverting, temporally correlated, normal increments; reset returns to mu",
+    )
 
 
 # ---------------------------------------------------------------------------
@@ -189,7 +208,7 @@ def check_ddpg_actor(DDPGActor: Callable[..., torch.nn.Module]) -> None:
     [-init_w, init_w] (weight and bias); ``hidden`` sets the width.
     """
     name = "check_ddpg_actor"
-    with rec.isolated_rng(0):
+    with random_state(0):
         for in_dim, out_dim in [(3, 1), (5, 2)]:
             actor = build(name, DDPGActor, in_dim, out_dim)
             obs = seeded_obs(7, in_dim)
@@ -254,7 +273,7 @@ def check_ddpg_critic(DDPGCritic: Callable[..., torch.nn.Module]) -> None:
         "join state and action along the features: torch.cat([state, action], dim=-1) gives "
         "(B, obs_dim + act_dim); dim=0 stacks them as more rows."
     )
-    with rec.isolated_rng(0):
+    with random_state(0):
         for obs_dim, act_dim in [(3, 1), (2, 2)]:
             critic = build(name, DDPGCritic, obs_dim + act_dim)
             state = seeded_obs(7, obs_dim, seed=1).requires_grad_()
@@ -306,11 +325,14 @@ def check_soft_update(soft_update: Callable[..., Any]) -> None:
     Every target parameter (both layers and a bare nn.Parameter) must become
     ``tau * source + (1 - tau) * target``, in place; the source must not change.
     """
-    name = "check_soft_update"
-    case = rec.soft_update_case(5, tau=0.25)
-    record, exc = rec.run_soft_update(soft_update, case)
-    _report(name, diagnose_soft_update(record, case), exc)
-    passed(name, "every target parameter moved tau of the way to the source, in place")
+    _check_runs(
+        "check_soft_update",
+        soft_update,
+        rec.run_soft_update,
+        diagnose_soft_update,
+        [rec.soft_update_case(5, tau=0.25)],
+        "every target parameter moved tau of the way to the source, in place",
+    )
 
 
 # ---------------------------------------------------------------------------
@@ -329,13 +351,15 @@ def check_agent_step(DDPGAgent: Callable[..., Any]) -> None:
     terminated]`` (a time-limit truncation is stored as not done); in test mode the
     actor's action alone. Once with one action dimension, once with two.
     """
-    name = "check_agent_step"
-    for seed, act_dim in [(7, 1), (8, 2)]:
-        case = rec.agent_step_case(seed, act_dim=act_dim, horizon=3, terminate_after=2)
-        record, exc = rec.run_agent_step(DDPGAgent, case)
-        _report(name, diagnose_agent_step(record, case), exc)
-    passed(
-        name,
+    _check_runs(
+        "check_agent_step",
+        DDPGAgent,
+        rec.run_agent_step,
+        diagnose_agent_step,
+        (
+            rec.agent_step_case(seed, act_dim=act_dim, horizon=3, terminate_after=2)
+            for seed, act_dim in [(7, 1), (8, 2)]
+        ),
         "random warm-up, clipped noisy actions in training, greedy in test mode; stored done "
         "is `terminated` only",
     )
@@ -352,13 +376,15 @@ def check_update_model(DDPGAgent: Callable[..., Any]) -> None:
     target networks, the actor loss raises Q, both targets soft-updated with
     ``self.tau``, two floats returned (actor_loss, critic_loss).
     """
-    name = "check_update_model"
-    for seed, act_dim in [(9, 1), (10, 2)]:
-        case = rec.update_model_case(seed, act_dim=act_dim, batch_size=4, gamma=0.9, tau=0.25)
-        record, exc = rec.run_update_model(DDPGAgent, case)
-        _report(name, diagnose_update_model(record, case), exc)
-    passed(
-        name,
+    _check_runs(
+        "check_update_model",
+        DDPGAgent,
+        rec.run_update_model,
+        diagnose_update_model,
+        (
+            rec.update_model_case(seed, act_dim=act_dim, batch_size=4, gamma=0.9, tau=0.25)
+            for seed, act_dim in [(9, 1), (10, 2)]
+        ),
         "TD target from the target networks, masked, without gradient; actor loss -Q; both "
         "targets soft-updated; (actor_loss, critic_loss) as floats",
     )

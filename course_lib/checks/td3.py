@@ -27,9 +27,7 @@ import copy
 import hashlib
 import json
 import math
-import random
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,6 +37,7 @@ import torch
 from course_lib.checks._nets import build, grads, seeded_obs, shares_parameters
 from course_lib.checks.core import CheckFailed, expect, expect_shape, fail, passed, to_numpy
 from course_lib.checks.core import check_eval_result as check_reward
+from course_lib.envs import random_state
 
 __all__ = [
     "Finding",
@@ -51,22 +50,6 @@ __all__ = [
     "run_train_case",
     "train_cases",
 ]
-
-
-@contextmanager
-def private_rng(seed: int) -> Iterator[None]:
-    """Seed torch, numpy and ``random`` for one run; give the notebook its own states back."""
-    np_state = np.random.get_state()
-    py_state = random.getstate()
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        np.random.seed(seed % 2**32)
-        random.seed(seed)
-        try:
-            yield
-        finally:
-            np.random.set_state(np_state)
-            random.setstate(py_state)
 
 
 def _call(check: str, what: str, fn: Callable[..., Any], *args: Any) -> Any:
@@ -100,7 +83,7 @@ def check_td3_actor(TD3Actor: Callable[..., torch.nn.Module]) -> None:
     [-1, 1] when max_action > 1, and one row's action independent of the other rows.
     """
     name = "check_td3_actor"
-    with private_rng(0):
+    with random_state(0):
         for state_dim, action_dim, max_action in [(3, 1, 2.0), (5, 2, 0.5), (2, 3, 1.0)]:
             case = f"state_dim={state_dim}, action_dim={action_dim}, max_action={max_action:g}"
             actor = build(name, TD3Actor, state_dim, action_dim, max_action)
@@ -234,7 +217,7 @@ def check_td3_critic(TD3Critic: Callable[..., torch.nn.Module]) -> None:
     equals forward's ``q1``.
     """
     name = "check_td3_critic"
-    with private_rng(0):
+    with random_state(0):
         for state_dim, action_dim in [(3, 1), (4, 4), (2, 3)]:
             case = f"state_dim={state_dim}, action_dim={action_dim}"
             critic = build(name, TD3Critic, state_dim, action_dim)
@@ -575,6 +558,23 @@ def _noise_case(
     return case
 
 
+def _parameters_case(
+    rng: np.random.Generator,
+    label: str,
+    *,
+    slopes: tuple[float, float],
+    target_slopes: tuple[float, float],
+    **settings: Any,
+) -> dict[str, Any]:
+    """A case whose runs record the networks' parameters after each call, with the action
+    slopes ``(k1, k2)`` of the critic and of the target critic set."""
+    case = _base_case(rng, label, **settings)
+    case["params"] = True
+    case["critic"]["k1"], case["critic"]["k2"] = slopes
+    case["critic_target"]["k1"], case["critic_target"]["k2"] = target_slopes
+    return case
+
+
 def train_cases(rng: np.random.Generator, *, vary: bool) -> dict[str, list[dict[str, Any]]]:
     """Every run of the train check (``vary=False``) or of the hidden probe (``vary=True``).
 
@@ -640,34 +640,34 @@ def train_cases(rng: np.random.Generator, *, vary: bool) -> dict[str, list[dict[
             batch=64,
         )
     ]
-    actor = _base_case(
-        rng,
-        "policy_freq=1, critic learning rate 0",
-        batch=8,
-        action_dim=2,
-        policy_freq=1,
-        tau=pick(0.3, 0.1, 0.4),
-        lr=(0.05, 0.0),
-    )
-    actor["params"] = True  # the runs record the networks' parameters after each call
-    actor["critic"]["k1"], actor["critic"]["k2"] = 1.5, -2.0
-    actor["critic_target"]["k1"], actor["critic_target"]["k2"] = 0.5, 0.7
-    cases["actor"] = [actor]
+    cases["actor"] = [
+        _parameters_case(
+            rng,
+            "policy_freq=1, critic learning rate 0",
+            slopes=(1.5, -2.0),
+            target_slopes=(0.5, 0.7),
+            batch=8,
+            action_dim=2,
+            policy_freq=1,
+            tau=pick(0.3, 0.1, 0.4),
+            lr=(0.05, 0.0),
+        )
+    ]
     freq = int(rng.integers(2, 4)) if vary else 2
-    schedule = _base_case(
-        rng,
-        f"policy_freq={freq}, {2 * freq} calls",
-        batch=8,
-        action_dim=1,
-        policy_freq=freq,
-        tau=pick(0.3, 0.1, 0.4),
-        calls=2 * freq,
-        lr=(0.1, 0.1),
-    )
-    schedule["params"] = True
-    schedule["critic"]["k1"], schedule["critic"]["k2"] = 1.0, 0.5
-    schedule["critic_target"]["k1"], schedule["critic_target"]["k2"] = 0.8, 0.3
-    cases["schedule"] = [schedule]
+    cases["schedule"] = [
+        _parameters_case(
+            rng,
+            f"policy_freq={freq}, {2 * freq} calls",
+            slopes=(1.0, 0.5),
+            target_slopes=(0.8, 0.3),
+            batch=8,
+            action_dim=1,
+            policy_freq=freq,
+            tau=pick(0.3, 0.1, 0.4),
+            calls=2 * freq,
+            lr=(0.1, 0.1),
+        )
+    ]
     return cases
 
 
@@ -753,7 +753,7 @@ def run_train_case(TD3: Callable[..., Any], case: dict[str, Any], *, catch: bool
     """
     log: list[_Call] = []
     calls: list[dict[str, Any]] = []
-    with private_rng(int(case["seed"])):
+    with random_state(int(case["seed"])):
         try:
             agent = build_agent(TD3, case, log)
         except Exception as err:
@@ -1620,7 +1620,7 @@ def _smoke(name: str, TD3: Callable[..., Any]) -> None:
         "done": (rng.uniform(size=16) < 0.2).astype(float),
     }
     where = "TD3(3, 1, max_action=2.0) with its own networks, batch_size=16"
-    with private_rng(3):
+    with random_state(3):
         try:
             agent = TD3(3, 1, 2.0)
         except NotImplementedError:

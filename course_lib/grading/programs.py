@@ -17,6 +17,7 @@ import io
 import json
 import os
 import sys
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -190,35 +191,66 @@ def _gaussian_problems(module: Any, obs: Any, data: dict[str, Any]) -> list[str]
     return []
 
 
+ProblemsFn = Callable[[Any, dict[str, Any], int], list[str]]
+"""``problems(module, data, seed)``: what is wrong with a loaded network (empty: nothing)."""
+
+
+def _network_kinds() -> dict[str, ProblemsFn]:
+    """The kinds judged by a problems function of a notebook's own module."""
+    from course_lib.grading.programs_ddpg import NETWORK_KINDS as ddpg_kinds
+    from course_lib.grading.programs_td3 import NETWORK_KINDS as td3_kinds
+
+    return {**ddpg_kinds, **td3_kinds}
+
+
+def _failure(err: BaseException) -> str:
+    return f"the network failed on the grader's inputs: {type(err).__name__}: {err}"
+
+
 def judge_network(kind: str, data: dict[str, Any], seed: int) -> dict[str, Any]:
     """Probe an exported network on grader inputs.
 
     Kinds: ``actor_critic``, ``actor`` (probabilities), ``gaussian_actor`` (mean, std)
     and ``critic`` here; ``deterministic_actor`` and ``state_action_critic`` (notebook 04)
-    in :mod:`course_lib.grading.programs_ddpg`; ``td3_actor`` and ``twin_critic``
-    (notebook 05) in :mod:`course_lib.grading.programs_td3`.
+    in :data:`course_lib.grading.programs_ddpg.NETWORK_KINDS`; ``td3_actor`` and
+    ``twin_critic`` (notebook 05) in :data:`course_lib.grading.programs_td3.NETWORK_KINDS`.
+    A problems function that raises fails the network with the error.
 
     Returns ``{"fraction": 0..1, "message": ...}``.
+
+    Examples:
+        >>> judge_network("td3_actor", {"program": None, "error": "ValueError: no"}, 0)
+        {'fraction': 0.0, 'message': 'no network was exported: ValueError: no'}
+        >>> judge_network("critic", {"program": None}, 0)["message"]
+        'no network was exported (forward did not return what the exercise asks)'
     """
-    import torch
-
-    if kind in ("deterministic_actor", "state_action_critic"):
-        from course_lib.grading.programs_ddpg import judge_ddpg_network
-
-        return judge_ddpg_network(kind, data, seed)
-    if kind in ("td3_actor", "twin_critic"):
-        from course_lib.grading.programs_td3 import judge_td3_network
-
-        return judge_td3_network(kind, data, seed)
+    problems_of = _network_kinds().get(kind)
     if data.get("program") is None:
-        return {
-            "fraction": 0.0,
-            "message": "no network was exported (forward did not return what the exercise asks)",
-        }
+        if problems_of is None:
+            why = " (forward did not return what the exercise asks)"
+        else:
+            why = f": {data['error']}" if data.get("error") else ""
+        return {"fraction": 0.0, "message": f"no network was exported{why}"}
     try:
         module = load_program(data["program"])
     except ProgramRejected as err:
         return {"fraction": 0.0, "message": str(err)}
+    if problems_of is None:
+        problems = _builtin_problems(kind, module, data, seed)
+    else:
+        try:
+            problems = problems_of(module, data, seed)
+        except Exception as err:  # a broken program is the submission's fault
+            problems = [_failure(err)]
+    if problems:
+        return {"fraction": 0.0, "message": "; ".join(problems)}
+    return {"fraction": 1.0, "message": "the network behaves as specified on the grader's inputs"}
+
+
+def _builtin_problems(kind: str, module: Any, data: dict[str, Any], seed: int) -> list[str]:
+    """The problems of this module's kinds; a failure is added to those found before it."""
+    import torch
+
     n_in = int(data["num_inputs"])
     n_act = int(data.get("num_actions", 1))
     obs = torch.randn(16, n_in, generator=torch.Generator().manual_seed(seed))
@@ -257,10 +289,8 @@ def judge_network(kind: str, data: dict[str, Any], seed: int) -> dict[str, Any]:
             if not data.get("grows_with_hidden", False):
                 problems.append("num_hidden does not change the network's size")
     except Exception as err:  # a broken program is the submission's fault
-        problems.append(f"the network failed on the grader's inputs: {type(err).__name__}: {err}")
-    if problems:
-        return {"fraction": 0.0, "message": "; ".join(problems)}
-    return {"fraction": 1.0, "message": "the network behaves as specified on the grader's inputs"}
+        problems.append(_failure(err))
+    return problems
 
 
 def judge_policy(

@@ -1,24 +1,23 @@
 """Judging notebook 04's exported networks: a deterministic actor and a Q(state, action) critic.
 
-Both arrive as ``torch.export`` programs (:func:`course_lib.observations.module_to_data`),
-are loaded by :func:`course_lib.grading.programs.load_program` (weights only, allowed
-operations only) and probed here on the grader's own inputs, in the grader's separate
-process. :func:`judge_ddpg_network` has the signature of
-:func:`course_lib.grading.programs.judge_network` for the kinds in :data:`KINDS`.
+Both arrive as ``torch.export`` programs (:func:`course_lib.observations.module_to_data`)
+and are loaded by :func:`course_lib.grading.programs.judge_network` (weights only,
+allowed operations only), which applies the kind's function of :data:`NETWORK_KINDS`,
+``problems(module, data, seed) -> list[str]`` (empty when the network behaves as
+specified), in the grader's separate process. Each draws its inputs from the grader's
+seed: 16 standard normal states, then 16 actions uniform in [-1, 1].
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 __all__ = [
-    "KINDS",
+    "NETWORK_KINDS",
     "deterministic_actor_problems",
-    "judge_ddpg_network",
     "state_action_critic_problems",
 ]
-
-KINDS = ("deterministic_actor", "state_action_critic")
 
 
 def _output_layer_problems(module: Any, n_out: int, init_w: float) -> list[str]:
@@ -49,11 +48,24 @@ def _rows_independent(outputs: Any, again: Any) -> bool:
     return bool(torch.allclose(outputs[:3], again[:3], atol=1e-5, rtol=1e-4))
 
 
-def deterministic_actor_problems(module: Any, obs: Any, data: dict[str, Any]) -> list[str]:
+def _grader_inputs(data: dict[str, Any], seed: int, *, actions: bool) -> tuple[Any, Any]:
+    """The grader's 16 states (standard normal), then with ``actions`` its 16 actions
+    (uniform in [-1, 1], else None), drawn from ``seed``."""
+    import torch
+
+    gen = torch.Generator().manual_seed(seed)
+    n_in, n_act = int(data["num_inputs"]), int(data["num_actions"])
+    obs = torch.randn(16, n_in, generator=gen)
+    act = torch.rand(16, n_act, generator=gen) * 2 - 1 if actions else None
+    return obs, act
+
+
+def deterministic_actor_problems(module: Any, data: dict[str, Any], seed: int) -> list[str]:
     """A deterministic actor: (B, A) actions in [-1, 1] even when scaled up, rows
     independent, the output layer uniform in [-init_w, init_w]."""
     import torch
 
+    obs, _ = _grader_inputs(data, seed, actions=False)
     n_act, init_w = int(data["num_actions"]), float(data["init_w"])
     action = module(obs)
     if not isinstance(action, torch.Tensor) or tuple(action.shape) != (obs.shape[0], n_act):
@@ -74,13 +86,12 @@ def deterministic_actor_problems(module: Any, obs: Any, data: dict[str, Any]) ->
     return problems
 
 
-def state_action_critic_problems(
-    module: Any, obs: Any, act: Any, data: dict[str, Any]
-) -> list[str]:
+def state_action_critic_problems(module: Any, data: dict[str, Any], seed: int) -> list[str]:
     """A critic Q(state, action): (B, 1), depends on both inputs, rows independent, the
     output layer uniform in [-init_w, init_w]."""
     import torch
 
+    obs, act = _grader_inputs(data, seed, actions=True)
     init_w = float(data["init_w"])
     state, action = obs.clone().requires_grad_(), act.clone().requires_grad_()
     q = module(state, action)
@@ -106,32 +117,8 @@ def _gen(obs: Any) -> Any:
     return torch.Generator().manual_seed(int(obs.shape[0]) * 7919 + int(obs.shape[1]))
 
 
-def judge_ddpg_network(kind: str, data: dict[str, Any], seed: int) -> dict[str, Any]:
-    """Probe an exported DDPG network on grader inputs: ``{"fraction", "message"}``."""
-    import torch
-
-    from course_lib.grading.programs import ProgramRejected, load_program
-
-    if kind not in KINDS:
-        return {"fraction": 0.0, "message": f"unknown network kind {kind!r}"}
-    if data.get("program") is None:
-        why = f": {data['error']}" if data.get("error") else ""
-        return {"fraction": 0.0, "message": f"no network was exported{why}"}
-    try:
-        module = load_program(data["program"])
-    except ProgramRejected as err:
-        return {"fraction": 0.0, "message": str(err)}
-    gen = torch.Generator().manual_seed(seed)
-    try:
-        n_in, n_act = int(data["num_inputs"]), int(data["num_actions"])
-        obs = torch.randn(16, n_in, generator=gen)
-        if kind == "deterministic_actor":
-            problems = deterministic_actor_problems(module, obs, data)
-        else:
-            act = torch.rand(16, n_act, generator=gen) * 2 - 1
-            problems = state_action_critic_problems(module, obs, act, data)
-    except Exception as err:  # a broken program is the submission's fault
-        problems = [f"the network failed on the grader's inputs: {type(err).__name__}: {err}"]
-    if problems:
-        return {"fraction": 0.0, "message": "; ".join(problems)}
-    return {"fraction": 1.0, "message": "the network behaves as specified on the grader's inputs"}
+NETWORK_KINDS: dict[str, Callable[[Any, dict[str, Any], int], list[str]]] = {
+    "deterministic_actor": deterministic_actor_problems,
+    "state_action_critic": state_action_critic_problems,
+}
+"""Network kinds of notebook 04 for :func:`course_lib.grading.programs.judge_network`."""

@@ -1,8 +1,8 @@
 """Grader-side probes of notebook 05's exported networks (TD3).
 
 Two kinds, each a function ``problems(module, data, seed) -> list[str]`` (empty when
-the network behaves as specified); :func:`judge_td3_network` loads the program and
-applies one, for :func:`course_lib.grading.programs.judge_network`:
+the network behaves as specified) in :data:`NETWORK_KINDS`;
+:func:`course_lib.grading.programs.judge_network` loads the program and applies one:
 
 * ``td3_actor``: ``module(state)`` -> actions (B, action_dim) within ±max_action, even
   with weights scaled up 50 times and inputs up to 1000 times, beyond ±1 when
@@ -10,9 +10,6 @@ applies one, for :func:`course_lib.grading.programs.judge_network`:
 * ``twin_critic``: ``module(state, action)`` -> ``(q1, q2, Q1)``, each (B, 1), q1 and q2
   from networks sharing no parameter, each reading the state and the action, ``Q1``
   equal to ``q1``, each row independent of the others.
-
-This module imports :mod:`course_lib.grading.programs` only inside
-:func:`judge_td3_network`, so that either can import the other.
 """
 
 from __future__ import annotations
@@ -21,7 +18,7 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["NETWORK_KINDS", "judge_td3_network", "td3_actor_problems", "twin_critic_problems"]
+__all__ = ["NETWORK_KINDS", "td3_actor_problems", "twin_critic_problems"]
 
 
 def _rows_independent(fn: Callable[..., Any], *inputs: Any) -> bool:
@@ -121,25 +118,3 @@ NETWORK_KINDS: dict[str, Callable[[Any, dict[str, Any], int], list[str]]] = {
     "twin_critic": twin_critic_problems,
 }
 """Network kinds of notebook 05 for :func:`course_lib.grading.programs.judge_network`."""
-
-
-def judge_td3_network(kind: str, data: dict[str, Any], seed: int) -> dict[str, Any]:
-    """Probe an exported TD3 network on grader inputs: ``{"fraction", "message"}``."""
-    from course_lib.grading.programs import ProgramRejected, load_program
-
-    if kind not in NETWORK_KINDS:
-        return {"fraction": 0.0, "message": f"unknown network kind {kind!r}"}
-    if data.get("program") is None:
-        why = f": {data['error']}" if data.get("error") else ""
-        return {"fraction": 0.0, "message": f"no network was exported{why}"}
-    try:
-        module = load_program(data["program"])
-    except ProgramRejected as err:
-        return {"fraction": 0.0, "message": str(err)}
-    try:
-        problems = NETWORK_KINDS[kind](module, data, seed)
-    except Exception as err:  # a broken program is the submission's fault
-        problems = [f"the network failed on the grader's inputs: {type(err).__name__}: {err}"]
-    if problems:
-        return {"fraction": 0.0, "message": "; ".join(problems)}
-    return {"fraction": 1.0, "message": "the network behaves as specified on the grader's inputs"}

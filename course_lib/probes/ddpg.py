@@ -19,14 +19,13 @@ fixed cases, so that a student sees the grader's diagnosis while working.
 
 from __future__ import annotations
 
-import contextlib
-import random
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import torch
 
+from course_lib.envs import random_state
 from course_lib.grading.judges_ddpg import BUFFER_KEYS, TARGET_HYPOTHESES
 from course_lib.observations import module_to_data
 from course_lib.probes.ppo import probe_action_normalizer
@@ -34,7 +33,6 @@ from course_lib.toy_envs import BoxToyEnv
 
 __all__ = [
     "agent_step_case",
-    "isolated_rng",
     "ou_noise_case",
     "probe_action_normalizer",
     "probe_agent_step",
@@ -64,26 +62,6 @@ MAX_CALLS_LOGGED = 32
 # ---------------------------------------------------------------------------
 # Small helpers
 # ---------------------------------------------------------------------------
-
-
-@contextlib.contextmanager
-def isolated_rng(seed: int) -> Iterator[None]:
-    """Seed numpy's, Python's and torch's global RNGs for a block, then restore them.
-
-    Student code draws from the global generators (the notebook seeds them once); a
-    probe or check must be reproducible and must leave the notebook's stream untouched.
-    """
-    np_state = np.random.get_state()
-    py_state = random.getstate()
-    with torch.random.fork_rng(devices=[]):
-        np.random.seed(seed % 2**32)
-        random.seed(seed)
-        torch.manual_seed(seed)
-        try:
-            yield
-        finally:
-            np.random.set_state(np_state)
-            random.setstate(py_state)
 
 
 def _error(exc: BaseException) -> str:
@@ -224,7 +202,7 @@ def run_replay_buffer(ReplayBuffer: Callable[..., Any], case: Record) -> Run:
     rec.update({"partial": None, "full": None})
     stage = "construct"
     try:
-        with isolated_rng(case["seed"]):
+        with random_state(case["seed"]):
             buffer = ReplayBuffer(
                 case["obs_dim"], case["act_dim"], case["size"], batch_size=case["batch_size"]
             )
@@ -304,7 +282,7 @@ def run_ou_noise(OUNoise: Callable[..., Any], case: Record) -> Run:
     rec.update({"path": [], "after_reset": []})
     stage = "construct"
     try:
-        with isolated_rng(case["seed"]):
+        with random_state(case["seed"]):
             noise = OUNoise(size, mu=case["mu"], theta=case["theta"], sigma=case["sigma"])
             stage = "sample"
             for t in range(case["n_steps"]):
@@ -349,7 +327,7 @@ def probe_ddpg_actor(DDPGActor: Callable[..., torch.nn.Module], seed: int) -> Re
     rec: Record = {"num_inputs": in_dim, "num_actions": out_dim, "init_w": init_w}
     rec.update({"program": None, "error": None})
     try:
-        with isolated_rng(seed):
+        with random_state(seed):
             actor = DDPGActor(in_dim, out_dim, init_w=init_w).eval()
             rec["program"] = module_to_data(actor, (torch.zeros(4, in_dim),))
     except Exception as exc:  # reported by the grader
@@ -365,7 +343,7 @@ def probe_ddpg_critic(DDPGCritic: Callable[..., torch.nn.Module], seed: int) -> 
     rec: Record = {"num_inputs": obs_dim, "num_actions": act_dim, "init_w": init_w}
     rec.update({"program": None, "error": None})
     try:
-        with isolated_rng(seed):
+        with random_state(seed):
             critic = DDPGCritic(obs_dim + act_dim, init_w=init_w).eval()
             rec["program"] = module_to_data(
                 critic, (torch.zeros(4, obs_dim), torch.zeros(4, act_dim))
@@ -417,7 +395,7 @@ def run_soft_update(soft_update: Callable[..., Any], case: Record) -> Run:
     gen = torch.Generator().manual_seed(int(case["seed"]))
     target, source = _SoftNet(gen), _SoftNet(gen)
     try:
-        with isolated_rng(case["seed"]):
+        with random_state(case["seed"]):
             soft_update(target, source, case["tau"])
     except Exception as exc:  # the student's error is data for the judge
         rec["error"] = {"stage": "call", "message": _error(exc)}
@@ -593,7 +571,7 @@ def run_agent_step(DDPGAgent: Callable[..., Any], case: Record) -> Run:
     rec: Record = {"case": case, "error": None, "warmup": [], "episodes": [[], []], "test": []}
     stage = "construct"
     try:
-        with isolated_rng(case["seed"]):
+        with random_state(case["seed"]):
             envs = [
                 _box_env(act_dim, horizon=case["horizon"], reward=case["reward"]),
                 _box_env(
@@ -807,7 +785,7 @@ def run_update_model(DDPGAgent: Callable[..., Any], case: Record) -> Run:
     labels = ["target", "offset", *TARGET_HYPOTHESES[1:]]
     stage = "construct"
     try:
-        with isolated_rng(case["seed"]):
+        with random_state(case["seed"]):
             env = _box_env(int(case["act_dim"]), horizon=10)
             agent = DDPGAgent(env, **_agent_kwargs(case))
             for label in labels:

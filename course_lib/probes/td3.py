@@ -19,10 +19,10 @@ import torch
 from course_lib.checks.td3 import (
     build_agent,
     cases_digest,
-    private_rng,
     run_train_case,
     train_cases,
 )
+from course_lib.envs import random_state
 from course_lib.observations import module_to_data
 
 __all__ = ["probe_td3_actor", "probe_td3_critic", "probe_td3_train"]
@@ -41,7 +41,7 @@ def probe_td3_actor(TD3Actor: Callable[..., torch.nn.Module], seed: int) -> dict
     rng = np.random.default_rng(seed)
     state_dim, action_dim = int(rng.integers(2, 7)), int(rng.integers(1, 4))
     max_action = float(np.float32(rng.uniform(1.5, 3.0)))
-    with private_rng(seed):
+    with random_state(seed):
         actor = TD3Actor(state_dim, action_dim, max_action).eval()
         exported = _export(actor, (torch.zeros(4, state_dim),))
     return {
@@ -68,7 +68,7 @@ def probe_td3_critic(TD3Critic: Callable[..., torch.nn.Module], seed: int) -> di
     """The twin critic as a program returning ``(q1, q2, Q1)``, with grader-chosen sizes."""
     rng = np.random.default_rng(seed)
     state_dim, action_dim = int(rng.integers(2, 7)), int(rng.integers(1, 4))
-    with private_rng(seed):
+    with random_state(seed):
         critic = TD3Critic(state_dim, action_dim).eval()
         exported = _export(
             _TwinOutputs(critic), (torch.zeros(4, state_dim), torch.zeros(4, action_dim))
@@ -82,7 +82,7 @@ def _select_action(TD3: Callable[..., Any], rng: np.random.Generator) -> list[An
     bias = rng.uniform(-0.5, 0.5, 2).astype(np.float32)
     states = rng.normal(size=(3, 3)).astype(np.float32)
     out: list[Any] = []
-    with private_rng(int(rng.integers(2**31))):
+    with random_state(int(rng.integers(2**31))):
         case = {
             "state_dim": 3,
             "action_dim": 2,

@@ -15,9 +15,10 @@ import pytest
 import torch
 
 from course_lib.grading.judges_ddpg import JUDGES
-from course_lib.grading.programs_ddpg import judge_ddpg_network
+from course_lib.grading.programs import judge_network
 from course_lib.observations import to_data
 from course_lib.probes import ddpg as probes
+from tests._ddpg_reference import UPDATE_MODEL_BUGS
 from tests.checks.test_ddpg import (
     make_actor,
     make_agent,
@@ -177,21 +178,7 @@ def test_update_model_judge_accepts_mse_and_huber(seed, loss):
     assert verdict.fraction == 1.0, verdict.message
 
 
-@pytest.mark.parametrize(
-    ("bug", "message"),
-    [
-        ("online_target", "the TD target uses the online networks"),
-        ("target_grad", "the target networks received gradient"),
-        ("no_mask", "the TD target ignores done"),
-        ("actor_sign", "the actor loss has the wrong sign"),
-        ("no_soft_update", "neither target network moved"),
-        ("copy_targets", "became copies of the online ones: a hard update"),
-        ("broadcast", "(B, 1) + (B,) broadcasts"),
-        ("tensors", "the losses must be plain floats"),
-        ("swapped_returns", "returns (critic_loss, actor_loss)"),
-        ("no_gamma", "gamma is missing"),
-    ],
-)
+@pytest.mark.parametrize(("bug", "message"), UPDATE_MODEL_BUGS)
 @pytest.mark.filterwarnings("ignore:Using a target size")  # the broadcasting bug's own warning
 def test_update_model_judge_names_each_bug(bug, message):
     verdict = judged("ddpg_update_model", probes.probe_update_model, make_agent(), make_agent(bug))
@@ -217,7 +204,7 @@ def test_actor_and_critic_programs_pass(hidden):
     actor = observed(probes.probe_ddpg_actor, make_actor(hidden))
     critic = observed(probes.probe_ddpg_critic, make_critic(hidden))
     for kind, data in (("deterministic_actor", actor), ("state_action_critic", critic)):
-        verdict = judge_ddpg_network(kind, data, SEED)
+        verdict = judge_network(kind, data, SEED)
         assert verdict["fraction"] == 1.0, verdict["message"]
 
 
@@ -246,7 +233,7 @@ def test_actor_and_critic_programs_pass(hidden):
     ],
 )
 def test_network_bugs_are_refused(kind, probe, impl, message):
-    verdict = judge_ddpg_network(kind, observed(getattr(probes, probe), impl), SEED)
+    verdict = judge_network(kind, observed(getattr(probes, probe), impl), SEED)
     assert verdict["fraction"] == 0.0 and message in verdict["message"], verdict["message"]
 
 
