@@ -30,7 +30,7 @@ pre{white-space:pre-wrap;background:#f7f7f9;border:1px solid #e3e6ec;border-radi
 padding:.5em;margin:.3em 0 0;font-size:.85em;max-height:14em;overflow:auto}
 .error-box{background:#fdecea;border:1px solid #f5c2c0;border-radius:6px;padding:1em}
 .tamper{background:#fff4e5;border:1px solid #ffd8a8;border-radius:6px;padding:.6em 1em}
-.media{display:flex;gap:1.5em;flex-wrap:wrap;align-items:flex-start} .media img{max-width:100%}
+.media{display:flex;gap:1.5em;flex-wrap:wrap;align-items:flex-end} .media img{max-width:100%}
 figure{margin:0} figcaption{color:#5a6272;font-size:.9em}
 """
 
@@ -84,7 +84,7 @@ def _page(gradebook: Gradebook, row: object) -> str:
     parts.append("</table>")
     media = []
     names = gradebook.artifact_names(r["id"])
-    for name in sorted(names, key=lambda n: (not n.startswith("learning_curve"), n)):
+    for name in sorted(names, key=lambda n: not n.startswith("learning_curve")):  # stable
         data = gradebook.artifact(r["id"], name)
         if not data:
             continue

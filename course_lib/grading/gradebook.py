@@ -233,9 +233,9 @@ class Gradebook:
         return None if row is None else bytes(row[0])
 
     def artifact_names(self, submission_id: int) -> list[str]:
-        """Names of a submission's artifacts, sorted."""
+        """Names of a submission's artifacts, in the order they were recorded (the notebook's)."""
         rows = self._db.execute(
-            "SELECT name FROM artifacts WHERE submission_id=? ORDER BY name", (submission_id,)
+            "SELECT name FROM artifacts WHERE submission_id=? ORDER BY rowid", (submission_id,)
         ).fetchall()
         return [str(row[0]) for row in rows]
 
