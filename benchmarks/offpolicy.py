@@ -73,6 +73,10 @@ TD3_CELLS = ["imports", "config", "networks", "td3", "loop"]
 
 
 def worker(task_key: str, seed: int) -> dict:
+    # Adam's first step imports torch._dynamo (seconds); the notebook has done that in its
+    # check cells before it trains, so it is done here before the clock starts.
+    import torch._dynamo  # noqa: F401
+
     import course_lib as cl
     from course_lib import evaluation
     from course_lib.runner import load_cells
