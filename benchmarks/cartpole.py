@@ -16,15 +16,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
-import subprocess
 import sys
 import time
-from datetime import date
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).parent))
+from _common import ROOT, machine_line, machine_speed_line, run_worker
+
 AGENTS = {
     "a2c": ("02_a2c", 20_000, 6.0),
     "two_headed": ("01_actor_critic", 30_000, 10.0),
@@ -69,26 +67,21 @@ def worker(agent: str, seed: int) -> dict:
 
 
 def run(seeds: int, out: Path | None) -> int:
-    env = {**os.environ, "COURSE_LIB_FAST": "0", "TQDM_DISABLE": "1", "OMP_NUM_THREADS": "1"}
+    speed = machine_speed_line()
     rows = []
     for seed in range(seeds):
         for agent in AGENTS:
-            proc = subprocess.run(
-                [sys.executable, __file__, "--worker", agent, "--seed", str(seed)],
-                capture_output=True,
-                text=True,
-                env=env,
-                check=False,
-            )
-            if proc.returncode != 0:
-                print(proc.stderr[-2000:], file=sys.stderr)
+            try:
+                row = run_worker(__file__, [agent, "--seed", str(seed)])
+            except RuntimeError as error:
+                print(error, file=sys.stderr)
                 return 1
-            row = json.loads(proc.stdout.strip().splitlines()[-1])
             rows.append(row)
             print(json.dumps(row), flush=True)
     lines = [
-        f"# CartPole-v1 reference agents ({date.today()}, {platform.machine()}, "
-        f"{os.cpu_count()} cores, torch 1 thread)",
+        f"# CartPole-v1 reference agents ({machine_line(1)})",
+        "",
+        speed,
         "",
         "Steps and seconds until the stop rule was met (greedy evaluation time included); "
         "criterion: greedy mean >= 475 over 20 episodes.",

@@ -22,17 +22,14 @@ from __future__ import annotations
 import argparse
 import copy
 import json
-import os
-import platform
-import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).parent))
+from _common import ROOT, machine_line, machine_speed_line, run_worker
 
 
 @dataclass(frozen=True)
@@ -142,17 +139,7 @@ def worker(task_key: str, seed: int) -> dict:
 
 def _run(job: tuple[str, int]) -> dict:
     task_key, seed = job
-    env = {**os.environ, "COURSE_LIB_FAST": "0", "TQDM_DISABLE": "1", "OMP_NUM_THREADS": "1"}
-    proc = subprocess.run(
-        [sys.executable, __file__, "--worker", task_key, "--seed", str(seed)],
-        capture_output=True,
-        text=True,
-        env=env,
-        check=False,
-    )
-    if proc.returncode != 0:
-        raise RuntimeError(f"{task_key} seed {seed} failed:\n{proc.stderr[-3000:]}")
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    return run_worker(__file__, [task_key, "--seed", str(seed)])
 
 
 def _table(task: Task, rows: list[dict]) -> list[str]:
@@ -190,20 +177,16 @@ def _table(task: Task, rows: list[dict]) -> list[str]:
 
 
 def run(tasks: list[str], seeds: int, parallel: int, out: Path | None) -> int:
-    sys.path.insert(0, str(Path(__file__).parent))
-    from machine import describe, machine_speed
-
-    speed = describe(machine_speed())  # measured before the seeds load the machine
+    speed = machine_speed_line()  # measured before the seeds load the machine
     jobs = [(key, seed) for key in tasks for seed in range(seeds)]
     with ThreadPoolExecutor(parallel) as pool:
         results = list(pool.map(_run, jobs))
     for row in results:
         print(json.dumps(row), flush=True)
     lines = [
-        f"# DDPG and TD3, notebooks 04-05's references ({date.today()}, {platform.machine()}, "
-        f"{os.cpu_count()} cores, {parallel} runs at a time, torch 1 thread each)",
+        f"# DDPG and TD3, notebooks 04-05's references ({machine_line(parallel)})",
         "",
-        f"{speed[0].upper()}{speed[1:]}.",
+        speed,
         "",
         "Training seconds include the notebooks' stop-rule evaluations, not the benchmark's "
         "probes. 'Unseen' is the stopped policy's mean over 1,000 further episodes; 'failed' "

@@ -22,16 +22,14 @@ from __future__ import annotations
 import argparse
 import copy
 import json
-import os
-import platform
-import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
-from datetime import date
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).parent))
+from _common import ROOT, machine_line, machine_speed_line, run_worker
+
 GOAL_STEPS, GOAL_SECONDS = 25_000, 12.0
 LIMIT_STEPS, LIMIT_SECONDS = 60_000, 30.0
 BUDGET = 150_000
@@ -98,17 +96,7 @@ def worker(seed: int) -> dict:
 
 
 def _run_seed(seed: int) -> dict:
-    env = {**os.environ, "COURSE_LIB_FAST": "0", "TQDM_DISABLE": "1", "OMP_NUM_THREADS": "1"}
-    proc = subprocess.run(
-        [sys.executable, __file__, "--worker", "--seed", str(seed)],
-        capture_output=True,
-        text=True,
-        env=env,
-        check=False,
-    )
-    if proc.returncode != 0:
-        raise RuntimeError(f"seed {seed} failed:\n{proc.stderr[-3000:]}")
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    return run_worker(__file__, ["--seed", str(seed)])
 
 
 def _steps(entry: list | None) -> str:
@@ -116,18 +104,14 @@ def _steps(entry: list | None) -> str:
 
 
 def run(seeds: int, parallel: int, out: Path | None) -> int:
-    sys.path.insert(0, str(Path(__file__).parent))
-    from machine import describe, machine_speed
-
-    speed = describe(machine_speed())  # measured before the seeds load the machine
+    speed = machine_speed_line()  # measured before the seeds load the machine
     with ThreadPoolExecutor(parallel) as pool:
         rows = list(pool.map(_run_seed, range(seeds)))
     for row in rows:
         print(json.dumps(row), flush=True)
     stop_at, stop_episodes, every = rows[0]["rule"]
     lines = [
-        f"# PPO on Pendulum-v1, notebook 03's reference ({date.today()}, {platform.machine()}, "
-        f"{os.cpu_count()} cores, {parallel} seeds at a time, torch 1 thread each)",
+        f"# PPO on Pendulum-v1, notebook 03's reference ({machine_line(parallel)})",
         "",
         f"Criterion: greedy mean >= -200 over the 20 fixed episodes of the graded protocol, "
         f"checked every {every:,} env steps. Goal <= 25k steps and <= 12 s (Stable-Baselines3's "
@@ -136,7 +120,7 @@ def run(seeds: int, parallel: int, out: Path | None) -> int:
         f"{stop_episodes} other episodes); 'unseen' is the stopped policy's mean over 1,000 "
         f"further episodes, and how many of them it failed (return < -600).",
         "",
-        f"{speed[0].upper()}{speed[1:]}.",
+        speed,
         "",
         "| seed | criterion: env steps | seconds | stop rule: env steps | seconds | unseen mean "
         "(1,000) | failed | first >= -170 | best (steps) | goal met |",
