@@ -7,8 +7,10 @@ two policies are compared on the same start states.
 
 from __future__ import annotations
 
+import contextlib
 import copy
-from collections.abc import Callable, Mapping
+import random
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, NamedTuple
 
 import gymnasium as gym
@@ -339,13 +341,30 @@ def _evaluate_batched(
     return EvalResult(returns, lengths, float(returns.mean()), float(returns.std()))
 
 
+@contextlib.contextmanager
+def _rngs_left_as_found() -> Iterator[None]:
+    """Python's, numpy's and torch's global RNGs are put back as they were after the block."""
+    import torch
+
+    saved = random.getstate(), np.random.get_state()
+    with torch.random.fork_rng(devices=[]):
+        try:
+            yield
+        finally:
+            random.setstate(saved[0])
+            np.random.set_state(saved[1])
+
+
 class CriterionTracker:
     """A stop rule: evaluate the greedy policy now and then, keep the best weights.
 
     Every ``every_steps`` training steps, :meth:`check` plays the first
-    ``quick_episodes`` evaluation episodes; only if they average at least the
-    threshold does it play all ``n_episodes`` (the quick episodes are the first
-    ones of the full evaluation, so nothing is wasted). The best full evaluation
+    ``quick_episodes`` evaluation episodes; only if they average at least
+    ``quick_threshold`` (by default the threshold itself) does it play all
+    ``n_episodes`` (the quick episodes are the first ones of the full evaluation,
+    so nothing is wasted). A quick threshold below the threshold lets a few
+    episodes screen out hopeless policies cheaply without turning away a policy
+    whose full evaluation would pass: a mean over few episodes is noisy. The best full evaluation
     so far and the weights that scored it are kept, so a collapse after the
     criterion was met costs nothing: :meth:`restore_best` puts them back.
     With ``batched=True`` the policy takes a batch of observations (see
@@ -356,6 +375,9 @@ class CriterionTracker:
     With ``worst_at_least``, the criterion also asks every episode to return
     at least that much (a policy that fails from one start in fifty can still
     have a good mean); the evaluation stops at the first episode below it.
+    An evaluation leaves the global random number generators (python's, numpy's,
+    torch's) as it found them, even if the policy draws from them: how often and
+    how long the stop rule evaluates does not change the training run.
 
     Examples:
         >>> tracker = CriterionTracker("CartPole-v1", threshold=9.0, every_steps=10,
@@ -376,6 +398,7 @@ class CriterionTracker:
         every_steps: int = 1000,
         n_episodes: int = 20,
         quick_episodes: int = 3,
+        quick_threshold: float | None = None,
         seed: int = 10_000,
         env_kwargs: Mapping[str, Any] | None = None,
         batched: bool = False,
@@ -389,6 +412,13 @@ class CriterionTracker:
         self.max_return = max_return
         self.chunk = _check_positive_int(chunk, "chunk")
         self.threshold = float(threshold)
+        self.quick_threshold = self.threshold if quick_threshold is None else float(quick_threshold)
+        if self.quick_threshold > self.threshold:
+            raise ValueError(
+                f"quick_threshold ({self.quick_threshold:g}) is above the threshold "
+                f"({self.threshold:g}): the quick check would turn away policies that meet "
+                f"the criterion; give a value at or below the threshold, or None."
+            )
         self.every_steps = _check_positive_int(every_steps, "every_steps")
         self.n_episodes = _check_positive_int(n_episodes, "n_episodes")
         self.quick_episodes = min(_check_positive_int(quick_episodes, "quick_episodes"), n_episodes)
@@ -425,6 +455,24 @@ class CriterionTracker:
                 (:attr:`points`); steps are used when it is not given.
         """
         self._next = steps + self.every_steps
+        with _rngs_left_as_found():
+            returns = self._play(policy)
+        mean = float(np.mean(returns))
+        failed = self.worst_at_least is not None and min(returns) < self.worst_at_least
+        complete = len(returns) == self.n_episodes and not failed
+        self.history.append((steps, mean, complete))
+        self.points.append((steps if episode is None else episode, mean))
+        if complete and mean > self.best_mean:
+            self.best_mean = mean
+            if model is not None:
+                self.best_state = copy.deepcopy(model.state_dict())
+        reached = complete and mean >= self.threshold
+        if reached and self.reached_at is None:
+            self.reached_at = steps
+        return reached
+
+    def _play(self, policy: Callable[[np.ndarray], Any]) -> list[float]:
+        """The returns of the episodes played: the quick ones, then chunks until decided."""
         returns: list[float] = []
         sizes = [self.quick_episodes]
         while sum(sizes) < self.n_episodes:
@@ -439,7 +487,7 @@ class CriterionTracker:
                 batched=self.batched,
             )
             returns.extend(result.returns.tolist())
-            if len(returns) == self.quick_episodes and np.mean(returns) < self.threshold:
+            if len(returns) == self.quick_episodes and np.mean(returns) < self.quick_threshold:
                 break  # the quick check failed: not worth a full evaluation
             if self.worst_at_least is not None and min(returns) < self.worst_at_least:
                 break  # an episode failed: the criterion cannot be met
@@ -447,19 +495,7 @@ class CriterionTracker:
                 best_case = sum(returns) + (self.n_episodes - len(returns)) * self.max_return
                 if best_case < self.threshold * self.n_episodes:
                     break  # even perfect remaining episodes could not reach the threshold
-        mean = float(np.mean(returns))
-        failed = self.worst_at_least is not None and min(returns) < self.worst_at_least
-        complete = len(returns) == self.n_episodes and not failed
-        self.history.append((steps, mean, complete))
-        self.points.append((steps if episode is None else episode, mean))
-        if complete and mean > self.best_mean:
-            self.best_mean = mean
-            if model is not None:
-                self.best_state = copy.deepcopy(model.state_dict())
-        reached = complete and mean >= self.threshold
-        if reached and self.reached_at is None:
-            self.reached_at = steps
-        return reached
+        return returns
 
     def summary(self) -> str:
         """One line on how the stop rule went."""

@@ -10,6 +10,7 @@ import pytest
 import torch
 from gymnasium import spaces
 
+from course_lib.envs import seed_everything
 from course_lib.evaluation import (
     CriterionTracker,
     EvalResult,
@@ -319,6 +320,57 @@ def test_tracker_plays_all_episodes_only_when_the_quick_ones_pass():
     assert tracker.check(lambda obs: 0, steps=5) is True
     assert tracker.history == [(5, pytest.approx(returns.mean()), True)]
     assert tracker.reached_at == 5 and not tracker.due(9) and tracker.due(10)
+
+
+def test_tracker_quick_threshold_screens_below_the_threshold():
+    # from seed 10_003, the first 3 episodes average 8.67 and all 12 average 9.25
+    returns = _cartpole_returns(12, seed=10_003)
+    quick, full = float(returns[:3].mean()), float(returns.mean())
+    assert quick < full
+
+    def tracker(threshold: float, quick_threshold: float | None) -> CriterionTracker:
+        return CriterionTracker(
+            "CartPole-v1", threshold, quick_threshold=quick_threshold, every_steps=5,
+            n_episodes=12, quick_episodes=3, seed=10_003,
+        )  # fmt: skip
+
+    # met on all 12 episodes, though the quick 3 are below the threshold: a lower quick
+    # threshold lets the evaluation go on; the default (the threshold) turns it away
+    lenient = tracker(full, quick_threshold=quick - 0.5)
+    assert lenient.check(lambda obs: 0, steps=5) is True
+    assert lenient.history == [(5, pytest.approx(full), True)]
+    strict = tracker(full, quick_threshold=None)
+    assert strict.check(lambda obs: 0, steps=5) is False
+    assert strict.history == [(5, pytest.approx(quick), False)]
+    # below the quick threshold: only the quick episodes are played
+    screened = tracker(full, quick_threshold=quick + 0.1)
+    assert screened.check(lambda obs: 0, steps=5) is False
+    assert screened.history == [(5, pytest.approx(quick), False)]
+
+
+def test_tracker_leaves_the_global_rngs_as_it_found_them():
+    import random
+
+    def noisy_policy(obs):  # draws from every global RNG, as a sampling actor would
+        random.random()
+        np.random.rand()
+        torch.rand(1)
+        return 0
+
+    def draws():
+        return random.random(), float(np.random.rand()), float(torch.rand(1))
+
+    tracker = CriterionTracker("CartPole-v1", 1e9, every_steps=1, n_episodes=6, quick_episodes=6)
+    seed_everything(3)
+    expected = draws()
+    seed_everything(3)
+    tracker.check(noisy_policy, steps=1)
+    assert draws() == expected
+
+
+def test_tracker_refuses_a_quick_threshold_above_the_threshold():
+    with pytest.raises(ValueError, match=r"quick_threshold .* is above the threshold"):
+        CriterionTracker("CartPole-v1", threshold=100.0, quick_threshold=150.0)
 
 
 def test_tracker_keeps_the_best_complete_evaluation_and_restores_it():
