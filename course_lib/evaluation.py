@@ -7,10 +7,8 @@ two policies are compared on the same start states.
 
 from __future__ import annotations
 
-import contextlib
 import copy
-import random
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
 
 import gymnasium as gym
@@ -341,20 +339,6 @@ def _evaluate_batched(
     return EvalResult(returns, lengths, float(returns.mean()), float(returns.std()))
 
 
-@contextlib.contextmanager
-def _rngs_left_as_found() -> Iterator[None]:
-    """Python's, numpy's and torch's global RNGs are put back as they were after the block."""
-    import torch
-
-    saved = random.getstate(), np.random.get_state()
-    with torch.random.fork_rng(devices=[]):
-        try:
-            yield
-        finally:
-            random.setstate(saved[0])
-            np.random.set_state(saved[1])
-
-
 class CriterionTracker:
     """A stop rule: evaluate the greedy policy now and then, keep the best weights.
 
@@ -375,9 +359,6 @@ class CriterionTracker:
     With ``worst_at_least``, the criterion also asks every episode to return
     at least that much (a policy that fails from one start in fifty can still
     have a good mean); the evaluation stops at the first episode below it.
-    An evaluation leaves the global random number generators (python's, numpy's,
-    torch's) as it found them, even if the policy draws from them: how often and
-    how long the stop rule evaluates does not change the training run.
 
     Examples:
         >>> tracker = CriterionTracker("CartPole-v1", threshold=9.0, every_steps=10,
@@ -455,8 +436,7 @@ class CriterionTracker:
                 (:attr:`points`); steps are used when it is not given.
         """
         self._next = steps + self.every_steps
-        with _rngs_left_as_found():
-            returns = self._play(policy)
+        returns = self._play(policy)
         mean = float(np.mean(returns))
         failed = self.worst_at_least is not None and min(returns) < self.worst_at_least
         complete = len(returns) == self.n_episodes and not failed

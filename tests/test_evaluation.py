@@ -10,7 +10,6 @@ import pytest
 import torch
 from gymnasium import spaces
 
-from course_lib.envs import seed_everything
 from course_lib.evaluation import (
     CriterionTracker,
     EvalResult,
@@ -346,26 +345,6 @@ def test_tracker_quick_threshold_screens_below_the_threshold():
     screened = tracker(full, quick_threshold=quick + 0.1)
     assert screened.check(lambda obs: 0, steps=5) is False
     assert screened.history == [(5, pytest.approx(quick), False)]
-
-
-def test_tracker_leaves_the_global_rngs_as_it_found_them():
-    import random
-
-    def noisy_policy(obs):  # draws from every global RNG, as a sampling actor would
-        random.random()
-        np.random.rand()
-        torch.rand(1)
-        return 0
-
-    def draws():
-        return random.random(), float(np.random.rand()), float(torch.rand(1))
-
-    tracker = CriterionTracker("CartPole-v1", 1e9, every_steps=1, n_episodes=6, quick_episodes=6)
-    seed_everything(3)
-    expected = draws()
-    seed_everything(3)
-    tracker.check(noisy_policy, steps=1)
-    assert draws() == expected
 
 
 def test_tracker_refuses_a_quick_threshold_above_the_threshold():
