@@ -398,6 +398,7 @@ def plot(runs: list[dict], path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     import numpy as np
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
     keys = [k for k in PAIRS if any(r["pair"] == k for r in runs)]
     fig, axes = plt.subplots(
@@ -430,12 +431,17 @@ def plot(runs: list[dict], path: Path) -> None:
                 for c in curves:
                     ax.plot(c[-1, index], c[-1, 2], "o", ms=3, color=colors[agent])
             ax.axhline(pair.criterion, color="k", ls="--", lw=0.8, label="criterion")
-            ax.set_xlabel(label)
+            ax.set_xlabel(f"{label} (log scale)")
             ax.set_xscale("log")
+            ax.xaxis.set_major_formatter(
+                FuncFormatter(lambda x, _: f"{x:,.0f}" if x >= 1 else f"{x:g}")
+            )
+            ax.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+            ax.xaxis.set_minor_formatter(NullFormatter())
             ax.set_title(f"{pair.title}" if col == 0 else "same runs, against time", fontsize=10)
             if col == 0:
                 ax.set_ylabel(f"greedy mean ({pair.eval_episodes} ep.)")
-                ax.legend(fontsize=8, loc="lower right")
+                ax.legend(fontsize=8, loc="best", framealpha=0.9)
     fig.suptitle("Probe return (dots: where each run stopped)", fontsize=11)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=90)
@@ -457,6 +463,7 @@ def run(args: argparse.Namespace) -> int:
     raw = args.out.with_name(args.out.stem + "_runs.jsonl")
     raw.parent.mkdir(parents=True, exist_ok=True)
     raw.write_text("")
+    raw.with_suffix(".meta.json").write_text(json.dumps({"machine_speed": speed}) + "\n")
     runs, failures = [], []
     script = Path(__file__)
     with ThreadPoolExecutor(args.parallel) as pool:
@@ -535,7 +542,13 @@ def main() -> int:
             parser.error(f"{args.from_raw}: no such file (it is written next to --out by a run)")
         runs = [json.loads(line) for line in args.from_raw.read_text().splitlines() if line]
         runs = [r for r in runs if r["pair"] in args.pairs]
-        return _write(runs, args, "Machine speed: not measured (report from a runs file).")
+        meta = args.from_raw.with_suffix(".meta.json")  # written beside the runs by a run
+        speed = (
+            json.loads(meta.read_text())["machine_speed"]
+            if meta.is_file()
+            else "Machine speed: not recorded with these runs."
+        )
+        return _write(runs, args, speed)
     return run(args)
 
 

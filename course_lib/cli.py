@@ -189,7 +189,30 @@ def _add_grade_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--solutions", type=Path, default=Path(_DEFAULT_SOURCE))
     parser.add_argument("--gradebook", type=Path, default=Path(_DEFAULT_GRADEBOOK))
     parser.add_argument("--assignment", action="append", help="grade only this assignment")
-    parser.add_argument("--workers", type=int, default=1, help="parallel processes (default 1)")
+    parser.add_argument(
+        "--workers", type=int, default=1, help="parallel local processes (default 1)"
+    )
+    cluster = parser.add_argument_group(
+        "grading on a Dask cluster (needs the cluster extra: pip install 'course-lib[cluster]')"
+    )
+    cluster.add_argument(
+        "--scheduler", metavar="ADDRESS", help="send the batch to a running Dask scheduler"
+    )
+    cluster.add_argument(
+        "--slurm", action="store_true", help="start Dask workers as Slurm jobs (dask-jobqueue)"
+    )
+    cluster.add_argument("--slurm-queue", help="partition (default: the cluster's)")
+    cluster.add_argument("--slurm-account", help="account to charge (default: yours)")
+    cluster.add_argument(
+        "--slurm-cores", type=int, default=4, help="cores per job; one worker each (default 4)"
+    )
+    cluster.add_argument("--slurm-memory", default="24GB", help="memory per job (default 24GB)")
+    cluster.add_argument(
+        "--slurm-walltime", default="02:00:00", help="walltime per job (default 02:00:00)"
+    )
+    cluster.add_argument(
+        "--slurm-max-jobs", type=int, default=10, help="jobs at most at once (default 10)"
+    )
     parser.add_argument(
         "--seed", type=int, default=None, help="grading seed (default: the gradebook's)"
     )
@@ -215,6 +238,9 @@ def _run_grade(args: argparse.Namespace) -> int:
         return EXIT_ERROR
     if args.workers < 1:
         print(f"{PROG} grade: error: --workers must be >= 1, got {args.workers}", file=sys.stderr)
+        return EXIT_ERROR
+    if args.scheduler and args.slurm:
+        print(f"{PROG} grade: error: give --scheduler or --slurm, not both", file=sys.stderr)
         return EXIT_ERROR
     wanted = set(args.assignment) if args.assignment else None
     items = discover(args.submitted, args.files, wanted)
@@ -245,9 +271,24 @@ def _run_grade(args: argparse.Namespace) -> int:
         bar.set_postfix(graded=stats["graded"], errors=stats["errors"], mean=f"{pct:.0f}%")
         bar.update(1)
 
-    with Gradebook(args.gradebook) as book:
-        summary = grade_batch(book, items, settings, workers=args.workers, progress=progress)
-    bar.close()
+    try:
+        client = _dask_client(args, settings)
+    except (ImportError, OSError, ValueError) as error:
+        bar.close()
+        print(f"{PROG} grade: error: {error}", file=sys.stderr)
+        return EXIT_ERROR
+    try:
+        with Gradebook(args.gradebook) as book:
+            summary = grade_batch(
+                book, items, settings, workers=args.workers, progress=progress, client=client
+            )
+    finally:
+        bar.close()
+        if client is not None:
+            cluster = client.cluster
+            client.close()
+            if cluster is not None and not args.scheduler:
+                cluster.close()
     print(
         f"graded {summary.graded}, skipped {summary.skipped} (already graded), "
         f"{len(summary.errors)} error(s) in {summary.seconds:.1f} s -> {args.gradebook}"
@@ -258,6 +299,30 @@ def _run_grade(args: argparse.Namespace) -> int:
         for student, assignment, error in summary.errors:
             print(f"  {f'{student}/{assignment}':<{width}}  {error}")
     return EXIT_OK
+
+
+def _dask_client(args: argparse.Namespace, settings: object) -> object | None:
+    """The Dask client the flags ask for (None: the local path); prints where to watch it."""
+    if not (args.scheduler or args.slurm):
+        return None
+    from course_lib.grading import cluster
+
+    if args.scheduler:
+        client = cluster.scheduler_client(args.scheduler)
+        where = f"scheduler {args.scheduler}"
+    else:
+        options = cluster.SlurmOptions(
+            queue=args.slurm_queue,
+            account=args.slurm_account,
+            cores=args.slurm_cores,
+            memory=args.slurm_memory,
+            walltime=args.slurm_walltime,
+            max_jobs=args.slurm_max_jobs,
+        )
+        client = cluster.slurm_client(options, settings)
+        where = f"Slurm, up to {options.max_jobs} jobs of {options.cores} workers"
+    print(f"grading on Dask ({where}); dashboard: {client.dashboard_link}", flush=True)
+    return client
 
 
 def _existing(gradebook: Path) -> Path:

@@ -251,19 +251,7 @@ def grade_one(
     sub = read_submission(student, assignment, Path(path), source)
     rec = SubmissionRecord(student, assignment, str(path), sub.file_hash, GRADER_VERSION, "graded")
     if sub.error is not None or source is None or sub.notebook is None:
-        rec.status, rec.error = "error", sub.error
-        for cell in source.cells if source is not None else []:
-            meta = cell.metadata.get("nbgrader", {})
-            if meta.get("grade"):
-                rec.tests.append(
-                    TestRecord(
-                        meta["grade_id"],
-                        0.0,
-                        float(meta.get("points", 0)),
-                        "not run",
-                        "the submission could not be read",
-                    )
-                )
+        rec = _error_record(rec, source, sub.error, "the submission could not be read")
         rec.total_seconds = time.perf_counter() - start
         return rec
     built = assemble(source, sub.notebook)
@@ -327,6 +315,32 @@ def grade_one(
     return rec
 
 
+def _error_record(
+    rec: SubmissionRecord, source: nbformat.NotebookNode | None, error: str | None, why: str
+) -> SubmissionRecord:
+    """``rec`` as an error row: every graded cell of ``source`` at 0 points, with ``why``."""
+    rec.status, rec.error = "error", error
+    for cell in source.cells if source is not None else []:
+        meta = cell.metadata.get("nbgrader", {})
+        if meta.get("grade"):
+            rec.tests.append(
+                TestRecord(meta["grade_id"], 0.0, float(meta.get("points", 0)), "not run", why)
+            )
+    return rec
+
+
+def failed_record(
+    student: str, assignment: str, path: Path, settings: GradeSettings, error: str
+) -> SubmissionRecord:
+    """The error row of a submission whose grading itself failed (e.g. its worker died)."""
+    path = Path(path)
+    file_hash = hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else ""
+    source_path = settings.solutions / f"{assignment}.ipynb"
+    source = nbformat.read(source_path, as_version=4) if source_path.is_file() else None
+    rec = SubmissionRecord(student, assignment, str(path), file_hash, GRADER_VERSION, "error")
+    return _error_record(rec, source, error, "the grader could not grade this submission")
+
+
 def _artifacts(
     result: ExecutionResult,
     observed: dict[str, dict[str, list[Any]]],
@@ -378,8 +392,15 @@ def grade_batch(
     *,
     workers: int = 1,
     progress: Callable[[SubmissionRecord | None], None] | None = None,
+    client: Any = None,
 ) -> BatchSummary:
-    """Grade every submission not yet graded; write each result as soon as it is known."""
+    """Grade every submission not yet graded; write each result as soon as it is known.
+
+    Args:
+        workers: local processes (1: in this process).
+        client: a ``dask.distributed.Client``: grade on its cluster instead (see
+            :mod:`course_lib.grading.cluster`); ``workers`` is then ignored.
+    """
     start = time.perf_counter()
     summary = BatchSummary()
     todo = []
@@ -406,7 +427,11 @@ def grade_batch(
         if progress:
             progress(rec)
 
-    if workers <= 1:
+    if client is not None:
+        from course_lib.grading.cluster import grade_on_dask
+
+        grade_on_dask(client, todo, settings, done)
+    elif workers <= 1:
         for student, assignment, path in todo:
             done(grade_one(student, assignment, path, settings))
     else:
@@ -433,6 +458,7 @@ __all__ += [
     "BatchSummary",
     "default_seed",
     "discover",
+    "failed_record",
     "observations_by_cell",
     "reference_observations",
 ]
