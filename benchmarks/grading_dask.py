@@ -1,6 +1,6 @@
 """The grader's batch on a local Dask cluster vs the process pool: throughput and overhead.
 
-- **throughput**: the sample class (``course-lib sample-class``: 9 submissions, notebooks 00
+- **throughput**: the sample class (``course-lib sample-class``: 8 submissions, notebooks 00
   and 02, fast budgets) graded serially, with the process pool (``--workers 2``) and on a
   2-worker ``LocalCluster`` (what ``--scheduler`` and ``--slurm`` use), each into its own
   gradebook; the gradebooks must be identical;
