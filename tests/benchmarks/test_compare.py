@@ -71,7 +71,7 @@ def test_harness_runs_both_agents_and_writes_its_table_plot_and_runs(tmp_path):
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900, check=False)
     assert proc.returncode == 0, proc.stderr[-3000:]
 
-    runs = [json.loads(line) for line in (tmp_path / "compare_runs.jsonl").read_text().split()]
+    runs = [json.loads(line) for line in (tmp_path / "compare_runs.jsonl").read_text().splitlines()]
     assert sorted((r["pair"], r["agent"]) for r in runs) == [
         ("a2c-cartpole", "ours"), ("a2c-cartpole", "sb3"),
         ("td3-pendulum", "ours"), ("td3-pendulum", "sb3"),
