@@ -7,8 +7,11 @@ gradebook, as each result arrives, so an interrupted batch resumes like a local 
 
 A worker lost mid-task (killed, pre-empted, out of memory) has its submission rescheduled on
 another worker by the scheduler. After ``allowed_failures`` such losses the scheduler gives
-up on it (Dask's ``KilledWorker``): the submission gets an error row saying so, and the batch
-goes on. Workers need the course folder (``--solutions``) and the gradebook's folder (its
+up on it (Dask's ``KilledWorker``). The scheduler blames every task the dying worker held,
+so a submission that merely shared workers with one that kills them can be given up on too:
+each given-up submission is therefore graded once more at the end, alone on the cluster, and
+only one that kills its workers there as well gets an error row. The batch goes on either
+way. Workers need the course folder (``--solutions``) and the gradebook's folder (its
 reference cache) at the same paths as the driver: on a cluster, a shared filesystem.
 
 Needs the ``cluster`` extra: ``pip install "course-lib[cluster]"``.
@@ -81,9 +84,10 @@ def grade_on_dask(
 ) -> None:
     """Grade ``todo`` on ``client``'s cluster; call ``done`` on the driver for each result.
 
-    A submission whose workers kept dying, or whose grading raised on the worker, gets an
-    error row (:func:`~course_lib.grading.grade.failed_record`) instead of a result; every
-    other submission is graded as if nothing had happened.
+    A submission the scheduler gave up on (its workers kept dying) is graded once more at the
+    end, alone on the cluster. One that kills its worker there too, or whose grading raised on
+    the worker, gets an error row (:func:`~course_lib.grading.grade.failed_record`) instead of
+    a result; every other submission is graded as if nothing had happened.
 
     Args:
         client: a connected ``dask.distributed.Client``.
@@ -96,40 +100,69 @@ def grade_on_dask(
     from course_lib.grading.grade import failed_record, grade_one
 
     grade = grade or grade_one
-    futures = {}
-    for student, assignment, path in todo:
-        future = client.submit(
-            _grade_on_worker, student, assignment, Path(path), settings, grade,
-            key=f"grade-{student}-{assignment}-{uuid.uuid4().hex[:8]}",
+
+    def submit(items: list[tuple[str, str, Path]]) -> list[Any]:
+        # One graph, one task group ("grade"): a batch larger than twice the cluster's
+        # threads is queued on the scheduler and handed out one submission per free thread.
+        return client.map(
+            _grade_on_worker, *zip(*items, strict=True), settings=settings, grade=grade,
+            key=[f"grade-{uuid.uuid4().hex[:8]}-{s}-{a}" for s, a, _ in items],
             pure=False,
         )  # fmt: skip
-        futures[future] = (student, assignment, Path(path))
-    for future in distributed.as_completed(list(futures)):
-        student, assignment, path = futures.pop(future)
+
+    def record(future: Any, item: tuple[str, str, Path]) -> SubmissionRecord | None:
+        """The future's record; None when the scheduler gave up on it (KilledWorker)."""
         try:
-            rec = future.result()
-        except distributed.KilledWorker as error:
-            rec = failed_record(
-                student, assignment, path, settings,
-                f"grading it killed its worker repeatedly ({_lost(error)}); it was not tried "
-                f"again: check the submission's memory use, or the workers' memory limit",
-            )  # fmt: skip
+            return future.result()
+        except distributed.KilledWorker:
+            return None
         except Exception as error:
+            return failed_record(
+                *item, settings, f"grading failed on a worker: {type(error).__name__}: {error}"
+            )
+        finally:
+            future.release()
+
+    items = [(student, assignment, Path(path)) for student, assignment, path in todo]
+    if not items:
+        return
+    futures = dict(zip(submit(items), items, strict=True))
+    given_up: list[tuple[str, str, Path]] = []
+    for future in distributed.as_completed(list(futures)):
+        item = futures.pop(future)
+        rec = record(future, item)
+        if rec is None:
+            given_up.append(item)
+        else:
+            done(rec)
+    # Alone on the cluster, a submission can only be blamed for the workers it kills itself.
+    for item in given_up:
+        (future,) = submit([item])
+        distributed.wait(future)
+        rec = record(future, item)
+        if rec is None:
             rec = failed_record(
-                student, assignment, path, settings,
-                f"grading failed on a worker: {type(error).__name__}: {error}",
+                *item, settings,
+                "grading it killed its worker repeatedly, also when it ran alone on the "
+                "cluster; it was not tried again: check the submission's memory use, or the "
+                "workers' memory limit",
             )  # fmt: skip
-        future.release()
         done(rec)
 
 
-def _lost(error: BaseException) -> str:
-    worker = getattr(error, "last_worker", None)
-    address = getattr(worker, "address", None) or str(error)
-    return f"last on {address}" if address else "worker lost"
-
-
 # ----------------------------------------------------------------------------- clients
+
+
+def _scheduler_config(allowed_failures: int) -> dict[str, Any]:
+    """Settings for a scheduler this module starts.
+
+    A worker-saturation of 1 sends a one-thread worker one submission at a time (Dask's
+    default queues a second one on it), so a dying worker takes no bystander with it.
+    """
+    return {
+        "distributed.scheduler.allowed-failures": allowed_failures,
+        "distributed.scheduler.worker-saturation": 1.0,
+    }
 
 
 def local_client(workers: int, allowed_failures: int = ALLOWED_FAILURES) -> Any:
@@ -137,7 +170,7 @@ def local_client(workers: int, allowed_failures: int = ALLOWED_FAILURES) -> Any:
     import dask
 
     distributed = _distributed()
-    with dask.config.set({"distributed.scheduler.allowed-failures": allowed_failures}):
+    with dask.config.set(_scheduler_config(allowed_failures)):
         cluster = distributed.LocalCluster(
             n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0"
         )
@@ -254,7 +287,7 @@ def slurm_client(
     import dask
 
     distributed = _distributed()
-    with dask.config.set({"distributed.scheduler.allowed-failures": allowed_failures}):
+    with dask.config.set(_scheduler_config(allowed_failures)):
         cluster = slurm_cluster(options, settings)
     cluster.adapt(minimum_jobs=0, maximum_jobs=options.max_jobs)
     return distributed.Client(cluster)

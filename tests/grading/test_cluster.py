@@ -103,35 +103,81 @@ def test_a_worker_killed_mid_batch_loses_nothing(sample, local_cluster):
 
 
 def _die_on_killer(student, assignment, path, settings):
-    """A stand-in for grade_one: the submission of 'killer' ends its worker process."""
+    """A stand-in for grade_one: the submission of 'killer' ends its worker process, and
+    'unlucky' ends it on its first try only (a worker lost for a reason of its own)."""
     if student == "killer":
         os._exit(1)
+    if student == "unlucky":
+        marker = Path(settings.scratch) / "unlucky-tried"
+        if not marker.exists():
+            marker.parent.mkdir(parents=True, exist_ok=True)
+            marker.touch()
+            os._exit(1)
     return SubmissionRecord(student, assignment, str(path), "hash", GRADER_VERSION, "graded")
 
 
-def test_a_submission_that_keeps_killing_workers_is_an_error_row(tmp_path):
+def _grade_with_killers(tmp_path, client, students):
     settings = GradeSettings(
         solutions=SOLUTIONS, seed=1, cache_dir=tmp_path / "cache", scratch=tmp_path / "scratch"
     )
     source = SOLUTIONS / "00_gymnasium_tour.ipynb"
-    todo = [("killer", "00_gymnasium_tour", source)] + [
-        (f"s{i}", "00_gymnasium_tour", source) for i in range(4)
-    ]
+    todo = [(student, "00_gymnasium_tour", source) for student in students]
     records: list[SubmissionRecord] = []
-    client = cluster.local_client(2, allowed_failures=1)
     try:
         cluster.grade_on_dask(client, todo, settings, records.append, grade=_die_on_killer)
     finally:
         lc = client.cluster
         client.close()
         lc.close()
-    by_student = {r.student: r for r in records}
-    assert sorted(by_student) == ["killer", "s0", "s1", "s2", "s3"]
-    assert all(by_student[f"s{i}"].status == "graded" for i in range(4))
+    return {r.student: r for r in records}
+
+
+def test_local_client_gives_each_worker_one_submission_at_a_time():
+    client = cluster.local_client(2, allowed_failures=1)
+    try:
+        saturation, allowed = client.run_on_scheduler(
+            lambda dask_scheduler: (
+                dask_scheduler.WORKER_SATURATION,
+                dask_scheduler.allowed_failures,
+            )
+        )
+    finally:
+        lc = client.cluster
+        client.close()
+        lc.close()
+    assert (saturation, allowed) == (1.0, 1)
+
+
+def test_a_submission_that_keeps_killing_workers_is_an_error_row(tmp_path):
+    # Dask's default worker-saturation queues a second task on each one-thread worker, so
+    # the killer takes its neighbours down with it: they must still be graded.
+    import dask
+
+    with dask.config.set({"distributed.scheduler.allowed-failures": 1}):
+        lc = distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
+        )
+    students = ["killer"] + [f"s{i}" for i in range(6)]
+    by_student = _grade_with_killers(tmp_path, distributed.Client(lc), students)
+    assert sorted(by_student) == sorted(students)
+    assert all(by_student[f"s{i}"].status == "graded" for i in range(6)), {
+        s: (r.status, r.error) for s, r in by_student.items()
+    }
     bad = by_student["killer"]
     assert bad.status == "error"
-    assert "killed its worker repeatedly" in bad.error and "not tried again" in bad.error
+    assert "killed its worker repeatedly" in bad.error and "alone on the cluster" in bad.error
+    assert "not tried again" in bad.error
     assert bad.tests and all(t.score == 0 and t.status == "not run" for t in bad.tests)
+
+
+def test_a_submission_given_up_on_by_the_scheduler_is_graded_again_alone(tmp_path):
+    # allowed_failures=0: the scheduler gives up on 'unlucky' at its first lost worker.
+    client = cluster.local_client(2, allowed_failures=0)
+    by_student = _grade_with_killers(tmp_path, client, ["unlucky", "s0", "s1", "s2"])
+    assert (tmp_path / "scratch" / "unlucky-tried").exists()
+    assert {s: r.status for s, r in by_student.items()} == dict.fromkeys(
+        ["unlucky", "s0", "s1", "s2"], "graded"
+    )
 
 
 def _slurm_settings(tmp_path, **changes):
