@@ -15,6 +15,7 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
+from course_lib.batched_envs import BatchedPendulum, batched_env
 from course_lib.envs import _check_seed, make_env
 
 __all__ = ["CriterionTracker", "EvalResult", "evaluate", "to_env_action"]
@@ -305,6 +306,12 @@ def _evaluate_batched(
     max_steps: int | None,
     env_kwargs: Mapping[str, Any] | None,
 ) -> EvalResult:
+    sim = batched_env(env_id, env_kwargs)
+    if sim is not None:
+        try:
+            return _evaluate_simulated(sim, env_id, policy, n_episodes, seed, max_steps)
+        finally:
+            sim.close()
     envs = [make_env(env_id, **dict(env_kwargs or {})) for _ in range(n_episodes)]
     try:
         obs = [env.reset(seed=seed + i)[0] for i, env in enumerate(envs)]
@@ -336,6 +343,46 @@ def _evaluate_batched(
     finally:
         for env in envs:
             env.close()
+    return EvalResult(returns, lengths, float(returns.mean()), float(returns.std()))
+
+
+def _evaluate_simulated(
+    sim: BatchedPendulum,
+    env_id: str,
+    policy: Callable[[np.ndarray], Any],
+    n_episodes: int,
+    seed: int,
+    max_steps: int | None,
+) -> EvalResult:
+    """:func:`_evaluate_batched` on a batched simulator: every episode stepped at once."""
+    obs = sim.reset(range(seed, seed + n_episodes))
+    space = sim.action_space
+    returns = np.zeros(n_episodes, dtype=np.float64)
+    lengths = np.zeros(n_episodes, dtype=np.int64)
+    active = np.ones(n_episodes, dtype=bool)
+    full = np.zeros((n_episodes, *space.shape), dtype=np.float32)
+    while active.any():
+        rows = np.flatnonzero(active)
+        actions = _as_numpy(policy(obs[rows]))
+        if len(actions) != len(rows):
+            raise ValueError(
+                f"a batched policy must return one action per observation: got "
+                f"{len(actions)} actions for {len(rows)} observations."
+            )
+        checked = _valid_box_batch(actions, space)
+        if checked is None:  # checked one by one, so that an error names its episode and step
+            checked = np.stack([
+                to_env_action(a, space, where=f"{env_id}, episode {i}, step {lengths[i]}: ")
+                for i, a in zip(rows, actions, strict=True)
+            ])  # fmt: skip
+        full[rows] = checked
+        obs, rewards, terminated, truncated = sim.step(full)
+        returns[rows] += rewards[rows]
+        lengths[rows] += 1
+        done = terminated | truncated
+        if max_steps is not None:
+            done |= lengths >= max_steps
+        active &= ~done
     return EvalResult(returns, lengths, float(returns.mean()), float(returns.std()))
 
 
