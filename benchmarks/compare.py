@@ -314,7 +314,9 @@ def _ratio(ours: float, sb3: float, sb3_runs: list[dict], index: int) -> tuple[s
     return (f"{ours / sb3:.2f}", ours < sb3)
 
 
-def report(runs: list[dict], seeds_asked: int, parallel: int, speed: str) -> tuple[str, dict]:
+def report(
+    runs: list[dict], seeds_asked: int, parallel: int, speed: str, image: str = "compare.png"
+) -> tuple[str, dict]:
     """The markdown report, and per pair whether the issue's conditions hold."""
     import stable_baselines3
     import torch
@@ -358,7 +360,7 @@ def report(runs: list[dict], seeds_asked: int, parallel: int, speed: str) -> tup
             f"(≤ {pair.goal_steps:,} steps, ≤ {pair.goal_seconds:g} s) | "
             f"{'yes' if ahead else 'no'} |"
         )
-    lines += ["", "![probe return vs env steps and seconds](compare.png)", ""]
+    lines += ["", f"![probe return vs env steps and seconds]({image})", ""]
     for key in keys:
         pair = PAIRS[key]
         lines += [
@@ -499,7 +501,7 @@ def _write(runs: list[dict], args: argparse.Namespace, speed: str) -> int:
     if not runs:
         print("no runs to report", file=sys.stderr)
         return 1
-    text, _ = report(runs, args.seeds, args.parallel, speed)
+    text, _ = report(runs, args.seeds, args.parallel, speed, args.out.with_suffix(".png").name)
     plot(runs, args.out.with_suffix(".png"))
     args.out.write_text(text)
     print(text)
