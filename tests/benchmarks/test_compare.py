@@ -97,8 +97,13 @@ def test_harness_runs_both_agents_and_writes_its_table_plot_and_runs(tmp_path):
            "--seeds", "1", "--out", str(again)]  # fmt: skip
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300, check=False)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    # the same tables, written from the runs file alone
-    assert again.read_text().split("\n", 3)[3] == text.split("\n", 3)[3]
+    # the same tables, written from the runs file alone, linking the PNG written beside them
+    rewritten = again.read_text()
+    assert "](again.png)" in rewritten and again.with_suffix(".png").is_file()
+    assert (
+        rewritten.replace("](again.png)", "](compare.png)").split("\n", 3)[3]
+        == text.split("\n", 3)[3]
+    )
 
 
 def test_report_only_names_a_missing_runs_file(tmp_path):
