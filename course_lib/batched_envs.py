@@ -25,7 +25,7 @@ from gymnasium.wrappers import OrderEnforcing, PassiveEnvChecker, RescaleAction,
 
 from course_lib.envs import SeedOnFirstReset, make_env
 
-__all__ = ["BatchedPendulum", "batched_env"]
+__all__ = ["BatchedPendulum", "batched_env", "can_batch"]
 
 # Wrappers that leave observations, rewards and actions alone.
 _TRANSPARENT = (SeedOnFirstReset, OrderEnforcing, PassiveEnvChecker)
@@ -151,3 +151,12 @@ def batched_env(env_id: str, env_kwargs: Mapping[str, Any] | None = None) -> Bat
 
 
 _PENDULUM_MODULE = "gymnasium.envs.classic_control.pendulum"
+
+
+def can_batch(env_id: str, env_kwargs: Mapping[str, Any] | None = None) -> bool:
+    """Whether :func:`batched_env` has a simulator for these arguments."""
+    sim = batched_env(env_id, env_kwargs)
+    if sim is None:
+        return False
+    sim.close()
+    return True

@@ -10,6 +10,8 @@ import pytest
 import torch
 from gymnasium import spaces
 
+from course_lib import evaluation
+from course_lib.envs import seed_everything
 from course_lib.evaluation import (
     CriterionTracker,
     EvalResult,
@@ -392,3 +394,61 @@ def test_tracker_with_worst_at_least_refuses_a_good_mean_with_a_failed_episode()
     )
     assert strict.check(lambda obs: 0, steps=1) is True
     assert f"every episode >= {returns.min():g}" in strict.summary()
+
+
+def _swing(obs: np.ndarray) -> np.ndarray:
+    """A deterministic batched Pendulum policy: push along the angular velocity."""
+    return np.clip(2.0 * np.sign(obs[:, 2:3]) + 0.5 * obs[:, 2:3], -2.0, 2.0)
+
+
+@pytest.mark.parametrize(
+    "rule",
+    [
+        dict(threshold=-100.0, quick_threshold=-100.0),  # the quick episodes fail
+        dict(threshold=-2_000.0, worst_at_least=-1_100.0),  # an episode fails in a chunk
+        dict(threshold=-700.0, quick_threshold=-2_000.0, max_return=0.0),  # out of reach
+        dict(threshold=-2_000.0, max_return=0.0),  # a full evaluation that passes
+    ],
+)
+def test_a_simulated_tracker_decides_as_the_episode_by_episode_one(monkeypatch, rule):
+    def run(simulated: bool) -> tuple[list, int]:
+        calls = 0
+
+        def policy(obs: np.ndarray) -> np.ndarray:
+            nonlocal calls
+            calls += 1
+            return _swing(obs)
+
+        with monkeypatch.context() as m:
+            if not simulated:
+                m.setattr(evaluation, "can_batch", lambda *a: False)
+            tracker = CriterionTracker(
+                "Pendulum-v1", every_steps=1, n_episodes=40, quick_episodes=5, chunk=10,
+                batched=True, **rule,
+            )  # fmt: skip
+        assert tracker._simulated is simulated
+        tracker.check(policy, steps=1)
+        return tracker.history, calls
+
+    simulated, one_pass = run(True)
+    stepped, calls = run(False)
+    assert simulated == stepped
+    assert one_pass == 200  # every episode in one pass of 200 steps
+    assert calls >= 200
+
+
+def test_a_tracker_leaves_the_random_generators_as_it_found_them():
+    def noisy(obs: np.ndarray) -> np.ndarray:  # draws, like a Gaussian actor returning its mean
+        torch.randn(len(obs))
+        np.random.rand(len(obs))
+        return np.zeros((len(obs), 1))
+
+    for env_id, kwargs in [("Pendulum-v1", {}), ("CartPole-v1", {"quick_episodes": 1})]:
+        policy = noisy if env_id == "Pendulum-v1" else (lambda obs: noisy(obs)[:, 0].astype(int))
+        seed_everything(7)
+        expected = torch.rand(3), np.random.rand(3)
+        seed_everything(7)
+        tracker = CriterionTracker(env_id, 0.0, n_episodes=4, batched=True, **kwargs)
+        tracker.check(policy, steps=1)
+        assert torch.equal(torch.rand(3), expected[0]), env_id
+        assert np.array_equal(np.random.rand(3), expected[1]), env_id
