@@ -40,6 +40,7 @@ _EXPORTS: dict[str, str] = {
     "ReplayBuffer": "buffers",
     "OUNoise": "noise",
     "GaussianNoise": "noise",
+    "Adam": "optim",
 }
 
 __all__ = ["__version__", *_EXPORTS]
