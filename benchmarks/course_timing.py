@@ -7,6 +7,8 @@ cells of each, and whether each notebook's reward checks passed. The goal: the w
 course in under 10 minutes on a 2-core machine.
 
     python benchmarks/course_timing.py --out benchmarks/results/course_timing.md
+
+``--keep DIR`` keeps the executed notebooks, to look at their plots and animations.
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ def _reward_checks(executed: Path) -> tuple[int, int]:
     return passed, len(cells)
 
 
-def run(notebooks: list[Path], out: Path | None) -> int:
+def run(notebooks: list[Path], out: Path | None, keep: Path | None = None) -> int:
     from nbclient.exceptions import CellExecutionError
 
     from course_lib.runner import run_notebook
@@ -52,7 +54,7 @@ def run(notebooks: list[Path], out: Path | None) -> int:
         for path in notebooks:
             print(f"running {path.name} ...", flush=True)
             try:
-                result = run_notebook(path, Path(tmp) / path.stem)
+                result = run_notebook(path, Path(keep or tmp) / path.stem)
             except CellExecutionError as error:
                 failed.append(path.name)
                 print(f"{path.name} FAILED:\n{str(error)[-2000:]}", file=sys.stderr, flush=True)
@@ -100,12 +102,19 @@ def main() -> int:
         "notebooks", nargs="*", type=Path, help="default: every notebook in solutions/"
     )
     parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument(
+        "--keep",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="keep the executed notebooks (and their plots) in DIR/<notebook>/",
+    )
     args = parser.parse_args()
     notebooks = args.notebooks or sorted((ROOT / "solutions").glob("*.ipynb"))
     missing = [str(p) for p in notebooks if not p.is_file()]
     if missing:
         parser.error(f"no such notebook: {', '.join(missing)}")
-    return run(notebooks, args.out)
+    return run(notebooks, args.out, args.keep)
 
 
 if __name__ == "__main__":

@@ -15,12 +15,17 @@ in a fresh process with one torch thread, two at a time on a 2-core machine, and
 A run ends when both are known, or at the task's budget.
 
     python benchmarks/offpolicy.py --seeds 5 --out benchmarks/results/offpolicy.md
+
+``--set batch_size=64 --set eval_every=500`` tries other hyperparameters (fields of the
+notebook's config), and the report says which were changed.
 """
 
 from __future__ import annotations
 
 import argparse
+import ast
 import copy
+import dataclasses
 import json
 import sys
 import time
@@ -69,7 +74,38 @@ TASKS = {
 TD3_CELLS = ["imports", "config", "networks", "td3", "loop"]
 
 
-def worker(task_key: str, seed: int) -> dict:
+def parse_overrides(items: list[str]) -> dict:
+    """["batch_size=64", "lr=3e-4"] -> {"batch_size": 64, "lr": 0.0003}."""
+    overrides = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.isidentifier():
+            raise SystemExit(f"--set takes FIELD=VALUE (e.g. batch_size=64), not {item!r}")
+        try:
+            overrides[key] = ast.literal_eval(value)
+        except (ValueError, SyntaxError):
+            overrides[key] = value
+    return overrides
+
+
+def _apply_overrides(task: Task, ns: dict, overrides: dict) -> None:
+    """Change fields of the notebook's config in ``ns``: 04's ``config``, or 05's config of
+    the task's env (``pendulum`` or ``mountaincar``)."""
+    if task.notebook == "04_ddpg":
+        name = "config"
+    else:
+        name = "pendulum" if task.env_id == "Pendulum-v1" else "mountaincar"
+    fields = {f.name for f in dataclasses.fields(ns[name])}
+    unknown = sorted(set(overrides) - fields)
+    if unknown:
+        raise SystemExit(
+            f"notebook {task.notebook}'s {name} has no field {', '.join(map(repr, unknown))}; "
+            f"its fields: {', '.join(sorted(fields))}"
+        )
+    ns[name] = dataclasses.replace(ns[name], **overrides)
+
+
+def worker(task_key: str, seed: int, overrides: dict | None = None) -> dict:
     # Adam's first step imports torch._dynamo (seconds); the notebook has done that in its
     # check cells before it trains, so it is done here before the clock starts.
     import torch._dynamo  # noqa: F401
@@ -81,6 +117,7 @@ def worker(task_key: str, seed: int) -> dict:
     task = TASKS[task_key]
     path = ROOT / "solutions" / f"{task.notebook}.ipynb"
     ns = load_cells(path, TD3_CELLS) if task.notebook == "05_td3" else load_cells(path)
+    _apply_overrides(task, ns, overrides or {})
     record: dict = {"task": task_key, "seed": seed, "criterion": None, "stop": None}
     probe_seconds = 0.0
     start = time.perf_counter()
@@ -137,9 +174,10 @@ def worker(task_key: str, seed: int) -> dict:
     return record
 
 
-def _run(job: tuple[str, int]) -> dict:
-    task_key, seed = job
-    return run_worker(__file__, [task_key, "--seed", str(seed)])
+def _run(job: tuple[str, int, tuple[str, ...]]) -> dict:
+    task_key, seed, sets = job
+    extra = [arg for item in sets for arg in ("--set", item)]
+    return run_worker(__file__, [task_key, "--seed", str(seed), *extra])
 
 
 def _table(task: Task, rows: list[dict]) -> list[str]:
@@ -176,9 +214,12 @@ def _table(task: Task, rows: list[dict]) -> list[str]:
     return lines
 
 
-def run(tasks: list[str], seeds: int, parallel: int, out: Path | None) -> int:
+def run(
+    tasks: list[str], seeds: int, parallel: int, out: Path | None, sets: tuple[str, ...] = ()
+) -> int:
+    parse_overrides(list(sets))  # a typo stops here, not in every worker
     speed = machine_speed_line()  # measured before the seeds load the machine
-    jobs = [(key, seed) for key in tasks for seed in range(seeds)]
+    jobs = [(key, seed, sets) for key in tasks for seed in range(seeds)]
     with ThreadPoolExecutor(parallel) as pool:
         results = list(pool.map(_run, jobs))
     for row in results:
@@ -188,6 +229,7 @@ def run(tasks: list[str], seeds: int, parallel: int, out: Path | None) -> int:
         "",
         speed,
         "",
+        *([f"Hyperparameters changed from the notebook's: {', '.join(sets)}.", ""] if sets else []),
         "Training seconds include the notebooks' stop-rule evaluations, not the benchmark's "
         "probes. 'Unseen' is the stopped policy's mean over 1,000 further episodes; 'failed' "
         "counts those below -600 (Pendulum: no swing-up) or below 50 (MountainCar: no flag).",
@@ -209,6 +251,13 @@ def main() -> int:
     parser.add_argument("--parallel", type=int, default=2)
     parser.add_argument("--tasks", nargs="+", choices=sorted(TASKS), default=list(TASKS))
     parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="FIELD=VALUE",
+        help="change one of the notebook's hyperparameters (repeatable)",
+    )
     parser.add_argument("--worker", choices=sorted(TASKS), help=argparse.SUPPRESS)
     parser.add_argument("--seed", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -216,9 +265,9 @@ def main() -> int:
         import torch
 
         torch.set_num_threads(1)
-        print(json.dumps(worker(args.worker, args.seed)))
+        print(json.dumps(worker(args.worker, args.seed, parse_overrides(args.set))))
         return 0
-    return run(args.tasks, args.seeds, args.parallel, args.out)
+    return run(args.tasks, args.seeds, args.parallel, args.out, tuple(args.set))
 
 
 if __name__ == "__main__":
