@@ -22,6 +22,10 @@ table, a PNG of probe return vs env steps and vs seconds, and the raw runs as JS
     python benchmarks/compare.py                   # all pairs, 5 seeds (about 35 min here)
     python benchmarks/compare.py --pairs a2c-cartpole --seeds 2
     python benchmarks/compare.py --from-raw benchmarks/results/compare_runs.jsonl  # report only
+
+``--from-raw`` takes several runs files: a pair found in a later file (a re-run of some
+pairs) replaces that pair's runs from the earlier ones, and the report names the file and
+machine speed each pair comes from.
 """
 
 from __future__ import annotations
@@ -497,6 +501,35 @@ def run(args: argparse.Namespace) -> int:
     return _write(runs, args, speed) or (1 if failures else 0)
 
 
+def _load_raw(
+    paths: list[Path], pairs: list[str], parser: argparse.ArgumentParser
+) -> tuple[list[dict], str]:
+    """The runs of ``pairs`` from runs files (later files replace a pair's earlier runs),
+    and the machine-speed line(s) recorded beside them."""
+    by_pair: dict[str, tuple[Path, list[dict]]] = {}
+    for path in paths:
+        if not path.is_file():
+            parser.error(f"{path}: no such file (it is written next to --out by a run)")
+        file_runs = [json.loads(line) for line in path.read_text().splitlines() if line]
+        for key in dict.fromkeys(r["pair"] for r in file_runs):
+            if key in pairs:
+                by_pair[key] = (path, [r for r in file_runs if r["pair"] == key])
+    runs = [r for key in PAIRS if key in by_pair for r in by_pair[key][1]]
+    speeds = []
+    for path in dict.fromkeys(p for p, _ in by_pair.values()):
+        meta = path.with_suffix(".meta.json")  # written beside the runs by a run
+        speed = (
+            json.loads(meta.read_text())["machine_speed"]
+            if meta.is_file()
+            else "Machine speed: not recorded with these runs."
+        )
+        if len(paths) > 1:
+            titles = ", ".join(PAIRS[k].title for k, (p, _) in by_pair.items() if p == path)
+            speed = f"{titles}: runs of `{path.name}`. {speed}"
+        speeds.append(speed)
+    return runs, "\n\n".join(speeds)
+
+
 def _write(runs: list[dict], args: argparse.Namespace, speed: str) -> int:
     if not runs:
         print("no runs to report", file=sys.stderr)
@@ -523,7 +556,11 @@ def main() -> int:
     parser.add_argument("--max-seconds", type=float, help="cap every run's training seconds")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks/results/compare.md")
     parser.add_argument(
-        "--from-raw", type=Path, help="write the report from a runs file (.jsonl), no training"
+        "--from-raw",
+        type=Path,
+        nargs="+",
+        help="write the report from runs files (.jsonl), no training; a pair in a later file "
+        "replaces its runs from earlier ones",
     )
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--agent", choices=AGENTS, help=argparse.SUPPRESS)
@@ -540,16 +577,7 @@ def main() -> int:
     except ImportError:
         parser.error('stable-baselines3 is missing: pip install -e ".[bench]"')
     if args.from_raw:
-        if not args.from_raw.is_file():
-            parser.error(f"{args.from_raw}: no such file (it is written next to --out by a run)")
-        runs = [json.loads(line) for line in args.from_raw.read_text().splitlines() if line]
-        runs = [r for r in runs if r["pair"] in args.pairs]
-        meta = args.from_raw.with_suffix(".meta.json")  # written beside the runs by a run
-        speed = (
-            json.loads(meta.read_text())["machine_speed"]
-            if meta.is_file()
-            else "Machine speed: not recorded with these runs."
-        )
+        runs, speed = _load_raw(args.from_raw, args.pairs, parser)
         return _write(runs, args, speed)
     return run(args)
 

@@ -3,7 +3,8 @@
 A batched evaluation (:func:`course_lib.evaluate` with ``batched=True``) plays all of its
 episodes side by side. With one gymnasium environment per episode, stepping them costs
 tens of microseconds per episode and step, which dominates a stop rule that plays 200
-Pendulum episodes. For the environments below, :func:`batched_env` returns a simulator
+Pendulum episodes. For the environments below (Pendulum-v1, CartPole-v1),
+:func:`batched_env` returns a simulator
 that steps every episode at once with the environment's own equations, written with the
 same numpy operations and dtypes, so the observations, rewards and returns are the numbers
 gymnasium gives: bit for bit on an x86-64 CPU without AVX-512 (numpy's vector math on
@@ -21,11 +22,13 @@ from typing import Any
 
 import gymnasium as gym
 import numpy as np
+from gymnasium.envs.classic_control.cartpole import CartPoleEnv
+from gymnasium.envs.classic_control.pendulum import PendulumEnv
 from gymnasium.wrappers import OrderEnforcing, PassiveEnvChecker, RescaleAction, TimeLimit
 
 from course_lib.envs import SeedOnFirstReset, make_env
 
-__all__ = ["BatchedPendulum", "batched_env", "can_batch"]
+__all__ = ["BatchedCartPole", "BatchedPendulum", "batched_env", "can_batch"]
 
 # Wrappers that leave observations, rewards and actions alone.
 _TRANSPARENT = (SeedOnFirstReset, OrderEnforcing, PassiveEnvChecker)
@@ -117,10 +120,108 @@ def _angle_normalize(x: np.ndarray) -> np.ndarray:
     return ((x + np.pi) % (2 * np.pi)) - np.pi
 
 
-_SIMULATORS: dict[str, type[BatchedPendulum]] = {"PendulumEnv": BatchedPendulum}
+class BatchedCartPole:
+    """CartPole-v1's dynamics for ``n`` episodes at once (gymnasium 1.x equations).
+
+    Every episode is stepped at every call, also after it has ended (its numbers are then
+    meaningless and the caller ignores them), so all arrays keep their length.
+
+    Args:
+        env: a CartPole environment made by :func:`course_lib.envs.make_env`; it gives the
+            physics parameters and the start states.
+
+    Examples:
+        >>> sim = batched_env("CartPole-v1")
+        >>> obs = sim.reset([0, 1])
+        >>> obs, rewards, terminated, truncated = sim.step(np.array([0, 1]))
+        >>> obs.shape, obs.dtype, rewards.tolist()
+        ((2, 4), dtype('float32'), [1.0, 1.0])
+    """
+
+    def __init__(
+        self,
+        env: gym.Env,
+        max_episode_steps: int | None,
+        rescale: Sequence[Callable[[np.ndarray], np.ndarray]] = (),
+    ) -> None:
+        if rescale:
+            raise ValueError("CartPole has discrete actions: there is nothing to rescale")
+        self.env = env
+        self.action_space = env.action_space
+        self.max_episode_steps = max_episode_steps
+        base = env.unwrapped
+        self._base = base
+        self._state = np.zeros((0, 4))
+        self._t = 0
+
+    def reset(self, seeds: Sequence[int]) -> np.ndarray:
+        """Start one episode per seed, as ``env.reset(seed=s)`` would; their observations."""
+        states, observations = [], []
+        for s in seeds:
+            obs, _ = self.env.reset(seed=int(s))
+            states.append(np.array(self.env.unwrapped.state, dtype=np.float64))
+            observations.append(obs)
+        self._state = np.array(states, dtype=np.float64).reshape(len(states), 4)
+        self._t = 0
+        return np.stack(observations)
+
+    def step(self, actions: np.ndarray) -> tuple[np.ndarray, ...]:
+        """Step every episode: ``(obs, rewards, terminated, truncated)``; ``actions`` (n,)
+        holds 0 (push left) or 1 (push right)."""
+        b = self._base
+        x, x_dot, theta, theta_dot = (self._state[:, i] for i in range(4))
+        force = np.where(np.asarray(actions) == 1, b.force_mag, -b.force_mag)
+        costheta = np.cos(theta)
+        sintheta = np.sin(theta)
+        temp = (force + b.polemass_length * np.square(theta_dot) * sintheta) / b.total_mass
+        thetaacc = (b.gravity * sintheta - costheta * temp) / (
+            b.length * (4.0 / 3.0 - b.masspole * np.square(costheta) / b.total_mass)
+        )
+        xacc = temp - b.polemass_length * thetaacc * costheta / b.total_mass
+        if b.kinematics_integrator == "euler":
+            x = x + b.tau * x_dot
+            x_dot = x_dot + b.tau * xacc
+            theta = theta + b.tau * theta_dot
+            theta_dot = theta_dot + b.tau * thetaacc
+        else:  # semi-implicit euler
+            x_dot = x_dot + b.tau * xacc
+            x = x + b.tau * x_dot
+            theta_dot = theta_dot + b.tau * thetaacc
+            theta = theta + b.tau * theta_dot
+        self._state = np.stack([x, x_dot, theta, theta_dot], axis=1)
+        self._t += 1
+        terminated = (
+            (x < -b.x_threshold)
+            | (x > b.x_threshold)
+            | (theta < -b.theta_threshold_radians)
+            | (theta > b.theta_threshold_radians)
+        )
+        rewards = np.ones(len(x))  # 1 per step, the step that ends the episode included
+        cap = self.max_episode_steps
+        truncated = np.full(len(x), cap is not None and self._t >= cap)
+        return self._state.astype(np.float32), rewards, terminated, truncated
+
+    def close(self) -> None:
+        self.env.close()
 
 
-def batched_env(env_id: str, env_kwargs: Mapping[str, Any] | None = None) -> BatchedPendulum | None:
+Simulator = BatchedPendulum | BatchedCartPole
+
+# Exact classes only: a subclass may change the physics.
+_SIMULATORS: dict[type, type[Simulator]] = {
+    PendulumEnv: BatchedPendulum,
+    CartPoleEnv: BatchedCartPole,
+}
+
+
+def _simulated(base: gym.Env) -> bool:
+    """Whether the base env is one the simulators copy as they are (default options)."""
+    if isinstance(base, CartPoleEnv):
+        return not base._sutton_barto_reward and base.render_mode is None
+    return base.render_mode is None
+
+
+def batched_env(env_id: str, env_kwargs: Mapping[str, Any] | None = None) -> Simulator | None:
     """A batched simulator of ``make_env(env_id, **env_kwargs)``, or None if there is none.
 
     Only the default physics are simulated (extra ``gymnasium.make`` arguments other than
@@ -131,8 +232,8 @@ def batched_env(env_id: str, env_kwargs: Mapping[str, Any] | None = None) -> Bat
     if set(kwargs) - {"normalize_actions", "max_episode_steps"}:
         return None
     env = make_env(env_id, **kwargs)
-    simulator = _SIMULATORS.get(type(env.unwrapped).__name__)
-    if simulator is None or type(env.unwrapped).__module__ != _PENDULUM_MODULE:
+    simulator = _SIMULATORS.get(type(env.unwrapped))
+    if simulator is None or not _simulated(env.unwrapped):
         env.close()
         return None
     rescale: list[Callable[[np.ndarray], np.ndarray]] = []
@@ -147,10 +248,10 @@ def batched_env(env_id: str, env_kwargs: Mapping[str, Any] | None = None) -> Bat
             env.close()
             return None
         layer = layer.env  # type: ignore[attr-defined]
+    if rescale and simulator is BatchedCartPole:
+        env.close()
+        return None
     return simulator(env, max_episode_steps, rescale)
-
-
-_PENDULUM_MODULE = "gymnasium.envs.classic_control.pendulum"
 
 
 def can_batch(env_id: str, env_kwargs: Mapping[str, Any] | None = None) -> bool:

@@ -15,7 +15,7 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from course_lib.batched_envs import BatchedPendulum, batched_env, can_batch
+from course_lib.batched_envs import Simulator, batched_env, can_batch
 from course_lib.envs import _check_seed, make_env, random_state
 
 __all__ = ["CriterionTracker", "EvalResult", "evaluate", "to_env_action"]
@@ -298,6 +298,23 @@ def _valid_box_batch(actions: Any, space: gym.Space) -> np.ndarray | None:
     return np.clip(arr, space.low, space.high).astype(np.float32, copy=False)
 
 
+def _valid_discrete_batch(actions: Any, space: spaces.Discrete) -> np.ndarray | None:
+    """A batch of Discrete actions as int64 indices, if it is an integer array of shape
+    (n,) or (n, 1) within the space; None otherwise (the caller then checks row by row,
+    which also accepts whole floats and names the first invalid action)."""
+    arr = np.asarray(actions)
+    if arr.dtype == np.bool_ or not np.issubdtype(arr.dtype, np.integer):
+        return None
+    if arr.ndim == 2 and arr.shape[1] == 1:
+        arr = arr[:, 0]
+    if arr.ndim != 1:
+        return None
+    first = int(space.start)
+    if len(arr) and not (first <= arr.min() and arr.max() < first + int(space.n)):
+        return None
+    return arr.astype(np.int64, copy=False)
+
+
 def _evaluate_batched(
     env_id: str,
     policy: Callable[[np.ndarray], Any],
@@ -347,7 +364,7 @@ def _evaluate_batched(
 
 
 def _evaluate_simulated(
-    sim: BatchedPendulum,
+    sim: Simulator,
     env_id: str,
     policy: Callable[[np.ndarray], Any],
     n_episodes: int,
@@ -360,7 +377,8 @@ def _evaluate_simulated(
     returns = np.zeros(n_episodes, dtype=np.float64)
     lengths = np.zeros(n_episodes, dtype=np.int64)
     active = np.ones(n_episodes, dtype=bool)
-    full = np.zeros((n_episodes, *space.shape), dtype=np.float32)
+    discrete = isinstance(space, spaces.Discrete)
+    full = np.zeros((n_episodes, *space.shape), dtype=np.int64 if discrete else np.float32)
     while active.any():
         rows = np.flatnonzero(active)
         actions = _as_numpy(policy(obs[rows]))
@@ -369,7 +387,9 @@ def _evaluate_simulated(
                 f"a batched policy must return one action per observation: got "
                 f"{len(actions)} actions for {len(rows)} observations."
             )
-        checked = _valid_box_batch(actions, space)
+        checked = (
+            _valid_discrete_batch(actions, space) if discrete else _valid_box_batch(actions, space)
+        )
         if checked is None:  # checked one by one, so that an error names its episode and step
             checked = np.stack([
                 to_env_action(a, space, where=f"{env_id}, episode {i}, step {lengths[i]}: ")
@@ -406,7 +426,7 @@ class CriterionTracker:
     With ``worst_at_least``, the criterion also asks every episode to return
     at least that much (a policy that fails from one start in fifty can still
     have a good mean); the evaluation stops at the first episode below it.
-    On an environment :mod:`course_lib.batched_envs` simulates (Pendulum), a
+    On an environment :mod:`course_lib.batched_envs` simulates (Pendulum, CartPole), a
     batched evaluation plays all ``n_episodes`` in one pass, which costs about
     what the quick episodes alone would, and then decides exactly as above.
     Every evaluation runs on its own random state (seeded with ``seed``): a

@@ -1,4 +1,5 @@
-"""The batched Pendulum gives gymnasium's numbers, and evaluate() gives the same results with it."""
+"""The batched Pendulum and CartPole give gymnasium's numbers, and evaluate() gives the same
+results with them."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import torch
 
 import course_lib as cl
 import course_lib.evaluation as evaluation
-from course_lib.batched_envs import BatchedPendulum, batched_env
+from course_lib.batched_envs import BatchedCartPole, BatchedPendulum, batched_env
 from course_lib.envs import make_env
 
 try:
@@ -54,10 +55,74 @@ def test_batched_pendulum_steps_like_gymnasium(kwargs):
 
 @pytest.mark.parametrize(
     "env_id, kwargs",
-    [("CartPole-v1", {}), ("MountainCarContinuous-v0", {}), ("Pendulum-v1", {"g": 9.81})],
+    [
+        ("MountainCarContinuous-v0", {}),
+        ("Acrobot-v1", {}),
+        ("Pendulum-v1", {"g": 9.81}),
+        ("CartPole-v1", {"sutton_barto_reward": True}),
+    ],
 )
 def test_no_simulator_where_it_would_not_be_exact(env_id, kwargs):
     assert batched_env(env_id, kwargs) is None
+
+
+def test_no_simulator_for_a_subclass_or_other_rewards(monkeypatch):
+    """A subclass may change the physics; Sutton and Barto's rewards are not simulated."""
+    from gymnasium.envs.classic_control.cartpole import CartPoleEnv
+
+    import course_lib.batched_envs as batched_envs
+
+    class Heavier(CartPoleEnv):
+        pass
+
+    real_make = batched_envs.make_env
+
+    def make_heavier(env_id, **kwargs):
+        env = real_make(env_id, **kwargs)
+        env.unwrapped.__class__ = Heavier
+        return env
+
+    monkeypatch.setattr(batched_envs, "make_env", make_heavier)
+    assert batched_env("CartPole-v1") is None
+
+    def make_sutton_barto(env_id, **kwargs):
+        env = real_make(env_id, **kwargs)
+        env.unwrapped._sutton_barto_reward = True
+        return env
+
+    monkeypatch.setattr(batched_envs, "make_env", make_sutton_barto)
+    assert batched_env("CartPole-v1") is None
+
+
+def _balancing_actions(obs: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Push toward the pole's fall, with 1 push in 5 random: episodes of every length."""
+    actions = (obs[:, 2] + 0.3 * obs[:, 3] > 0).astype(np.int64)
+    flip = rng.random(len(obs)) < 0.2
+    return np.where(flip, rng.integers(0, 2, len(obs)), actions)
+
+
+def test_batched_cartpole_steps_like_gymnasium():
+    n, seeds = 64, list(range(700, 764))
+    sim = batched_env("CartPole-v1")
+    assert isinstance(sim, BatchedCartPole)
+    envs = [make_env("CartPole-v1") for _ in range(n)]
+    obs = sim.reset(seeds)
+    _same(obs, np.stack([e.reset(seed=s)[0] for e, s in zip(envs, seeds, strict=True)]), "reset")
+    rng = np.random.default_rng(0)
+    active = np.ones(n, dtype=bool)
+    lengths = np.zeros(n, dtype=int)
+    while active.any():
+        actions = _balancing_actions(obs, rng)
+        obs, rewards, terminated, truncated = sim.step(actions)
+        for i in np.flatnonzero(active):  # an ended episode is not stepped in gymnasium
+            their_obs, their_reward, their_term, their_trunc, _ = envs[i].step(int(actions[i]))
+            step = f"episode {i}, step {lengths[i]}"
+            _same(obs[i], their_obs, f"observation, {step}")
+            assert rewards[i] == their_reward, step
+            assert (terminated[i], truncated[i]) == (their_term, their_trunc), step
+            lengths[i] += 1
+            active[i] = not (their_term or their_trunc)
+    assert lengths.min() < 100 and lengths.max() == 500, lengths  # falls and the time limit
 
 
 def test_the_time_limit_follows_max_episode_steps():
@@ -90,6 +155,44 @@ def test_evaluate_batched_gives_the_same_results_with_the_simulator(
     _same(simulated.returns, stepped.returns, "returns")
     assert simulated.lengths.tolist() == stepped.lengths.tolist()
     assert simulated.lengths.tolist() == [max_steps or 200] * 30
+
+
+@pytest.mark.parametrize("max_steps", [None, 37])
+def test_cartpole_evaluations_are_the_same_with_the_simulator(monkeypatch, max_steps):
+    torch.manual_seed(5)
+    net = torch.nn.Sequential(torch.nn.Linear(4, 16), torch.nn.Tanh(), torch.nn.Linear(16, 2))
+    with torch.no_grad():
+        net[0].weight[:, 2:] += 2.0  # lean on the pole angle: some episodes last
+
+    def policy(obs):
+        return net(torch.as_tensor(obs)).argmax(-1)
+
+    args = dict(n_episodes=40, seed=21, batched=True, max_steps=max_steps)
+    simulated = cl.evaluate("CartPole-v1", policy, **args)
+    monkeypatch.setattr(evaluation, "batched_env", lambda *a: None)
+    stepped = cl.evaluate("CartPole-v1", policy, **args)
+    assert simulated.returns.tolist() == stepped.returns.tolist()
+    assert simulated.lengths.tolist() == stepped.lengths.tolist()
+    assert len(set(simulated.lengths.tolist())) > 3  # episodes of several lengths
+
+
+def test_a_bad_cartpole_action_in_a_simulated_evaluation_names_its_episode_and_step():
+    def index_2(obs):
+        actions = np.zeros(len(obs), dtype=np.int64)
+        actions[1] = 2
+        return actions
+
+    with pytest.raises(ValueError, match=r"CartPole-v1, episode 1, step 0: action 2 is not in"):
+        cl.evaluate("CartPole-v1", index_2, n_episodes=3, batched=True)
+
+    def probabilities(obs):
+        return np.full((len(obs), 2), 0.5)
+
+    with pytest.raises(ValueError, match=r"CartPole-v1, episode 0, step 0: .* shape \(2,\)"):
+        cl.evaluate("CartPole-v1", probabilities, n_episodes=3, batched=True)
+    # whole floats are accepted, as row by row
+    result = cl.evaluate("CartPole-v1", lambda obs: np.zeros(len(obs)), n_episodes=3, batched=True)
+    assert result.lengths.tolist() == [11, 10, 9]  # as evaluate("CartPole-v1", lambda obs: 0)
 
 
 def test_a_bad_action_in_a_simulated_evaluation_names_its_episode_and_step():

@@ -111,3 +111,32 @@ def test_report_only_names_a_missing_runs_file(tmp_path):
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=False)
     assert proc.returncode == 2
     assert "nope.jsonl: no such file" in proc.stderr
+
+
+def test_a_later_runs_file_replaces_the_pairs_it_reran(tmp_path):
+    """--from-raw OLD NEW: NEW's pairs replace OLD's, OLD's other pairs stay, each pair
+    named with the runs file and machine speed it comes from."""
+    old, new = tmp_path / "old_runs.jsonl", tmp_path / "new_runs.jsonl"
+    old.write_text("".join(json.dumps(r) + "\n" for r in [
+        _run("a2c-cartpole", "ours", 0, [9_000, 9.0], 9_000, 9.0),
+        _run("a2c-cartpole", "sb3", 0, [10_000, 3.0], 10_000, 3.0),
+        _run("td3-mountaincar", "ours", 0, [10_000, 40.0], 10_000, 40.0),
+        _run("td3-mountaincar", "sb3", 0, None, 300_000, 300.0),
+    ]))  # fmt: skip
+    new.write_text("".join(json.dumps(r) + "\n" for r in [
+        _run("a2c-cartpole", "ours", 0, [6_000, 2.0], 6_000, 2.0),
+        _run("a2c-cartpole", "sb3", 0, [10_000, 3.0], 10_000, 3.0),
+    ]))  # fmt: skip
+    old.with_suffix(".meta.json").write_text(json.dumps({"machine_speed": "SPEED-OLD."}))
+    new.with_suffix(".meta.json").write_text(json.dumps({"machine_speed": "SPEED-NEW."}))
+    out = tmp_path / "merged.md"
+    cmd = [sys.executable, str(SCRIPT), "--from-raw", str(old), str(new), "--seeds", "1",
+           "--out", str(out)]  # fmt: skip
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300, check=False)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    text = out.read_text()
+    assert "| A2C on CartPole-v1 | 1 | 6,000 | 10,000 | 0.60 |" in text  # the re-run
+    assert "| TD3 on MountainCarContinuous-v0 | 1 | 10,000 |" in text  # kept
+    assert "9,000" not in text
+    assert "A2C on CartPole-v1: runs of `new_runs.jsonl`. SPEED-NEW." in text
+    assert "TD3 on MountainCarContinuous-v0: runs of `old_runs.jsonl`. SPEED-OLD." in text
