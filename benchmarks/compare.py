@@ -84,12 +84,12 @@ PAIRS: dict[str, Pair] = {
     ),
     "ddpg-pendulum": Pair(
         "DDPG on Pendulum-v1", "04_ddpg", "Pendulum-v1",
-        -200.0, 20, 1_000, 6_000, 10.0, 15_000, "DDPG", 20_000, 150.0,
+        -200.0, 20, 500, 6_000, 10.0, 15_000, "DDPG", 20_000, 150.0,
         "DDPG, 400x300, gamma 0.98, 10k random steps, Gaussian 0.1, lr 1e-3 (rl-zoo)",
     ),
     "td3-pendulum": Pair(
         "TD3 on Pendulum-v1", "05_td3", "Pendulum-v1",
-        -200.0, 20, 1_000, 8_000, 15.0, 20_000, "TD3", 20_000, 150.0,
+        -200.0, 20, 500, 8_000, 15.0, 20_000, "TD3", 20_000, 150.0,
         "TD3, 400x300, gamma 0.98, 10k random steps, Gaussian 0.1, lr 1e-3 (rl-zoo)",
     ),
     "td3-mountaincar": Pair(
@@ -524,7 +524,9 @@ def _load_raw(
             else "Machine speed: not recorded with these runs."
         )
         if len(paths) > 1:
-            titles = ", ".join(PAIRS[k].title for k, (p, _) in by_pair.items() if p == path)
+            titles = ", ".join(
+                PAIRS[k].title for k in PAIRS if k in by_pair and by_pair[k][0] == path
+            )
             speed = f"{titles}: runs of `{path.name}`. {speed}"
         speeds.append(speed)
     return runs, "\n\n".join(speeds)
