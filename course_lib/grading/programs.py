@@ -6,8 +6,10 @@ and rejected unless each operation of its graph is on :data:`ALLOWED_OPS`, so th
 or running it cannot execute student Python. The grader then probes the network on inputs
 of its own, or plays its own evaluation episodes with the policy.
 
-Run as ``python -m course_lib.grading.programs`` it reads one job as JSON on stdin and
-writes the result as JSON on stdout: the grader runs it in a separate, sandboxed process.
+Run as ``python -m course_lib.grading.programs`` it reads ``{"jobs": [job, ...]}`` (or one
+job) as JSON on stdin and writes one JSON line per job, in order, on stdout: the grader runs
+all of a submission's jobs in one separate process (:func:`run_jobs`), so torch is imported
+once per submission and not once per network.
 """
 
 from __future__ import annotations
@@ -16,13 +18,28 @@ import base64
 import io
 import json
 import os
+import queue
+import subprocess
 import sys
-from collections.abc import Callable
+import tempfile
+import threading
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
-__all__ = ["ALLOWED_OPS", "ProgramRejected", "judge_network", "judge_policy", "load_program"]
+__all__ = [
+    "ALLOWED_OPS",
+    "PROGRAM_TIMEOUT_S",
+    "ProgramRejected",
+    "judge_network",
+    "judge_policy",
+    "load_program",
+    "run_jobs",
+]
+
+PROGRAM_TIMEOUT_S = 600
+"""Seconds one job (a network probe, a policy's episodes, an animation) may take."""
 
 MAX_PROGRAM_BYTES = 20 * 2**20
 
@@ -133,7 +150,10 @@ def load_program(data: str | bytes) -> Any:
     os.environ["TORCH_FORCE_WEIGHTS_ONLY_LOAD"] = "1"
     import torch
 
-    raw = base64.b64decode(data) if isinstance(data, str) else data
+    try:
+        raw = base64.b64decode(data) if isinstance(data, str) else bytes(data)
+    except (ValueError, TypeError):
+        raise ProgramRejected("the program is not an exported network (bad base64 data)") from None
     if len(raw) > MAX_PROGRAM_BYTES:
         raise ProgramRejected(f"the program is {len(raw) / 2**20:.0f} MB; networks here are small")
     try:
@@ -334,28 +354,159 @@ def policy_gif(data: dict[str, Any], env_id: str, seed: int) -> dict[str, Any]:
     return {"gif": base64.b64encode(to_gif_bytes(episode.frames)).decode("ascii")}
 
 
-def main() -> int:
-    """Read a job as JSON on stdin, write its result as JSON on stdout."""
-    import torch
-
-    torch.set_num_threads(1)
-    job = json.load(sys.stdin)
+def run_job(job: dict[str, Any]) -> dict[str, Any]:
+    """One job's result: ``network`` and ``policy`` jobs give ``{"fraction", "message", ...}``,
+    ``gif`` jobs ``{"gif": base64 or None, ...}``."""
     if job["type"] == "network":
-        out = judge_network(job["kind"], job["data"], int(job["seed"]))
-    elif job["type"] == "policy":
-        out = judge_policy(
+        return judge_network(job["kind"], job["data"], int(job["seed"]))
+    if job["type"] == "policy":
+        return judge_policy(
             job["data"],
             job["env_id"],
             float(job["threshold"]),
             int(job["n_episodes"]),
             int(job["seed"]),
         )
-    elif job["type"] == "gif":
-        out = policy_gif(job["data"], job["env_id"], int(job["seed"]))
-    else:
-        out = {"fraction": 0.0, "message": f"unknown job type {job['type']!r}"}
-    json.dump(out, sys.stdout)
+    if job["type"] == "gif":
+        return policy_gif(job["data"], job["env_id"], int(job["seed"]))
+    return {"fraction": 0.0, "message": f"unknown job type {job['type']!r}"}
+
+
+def main() -> int:
+    """Read jobs as JSON on stdin; write each result as one JSON line on stdout, in order.
+
+    Each job starts from the state a fresh process would give it (torch's default seed),
+    so a job's result does not depend on the jobs run before it. Anything else printed
+    (warnings, a library's chatter) goes to stderr, never into the results.
+    """
+    import torch
+
+    torch.set_num_threads(1)
+    fresh_seed = torch.initial_seed()
+    request = json.load(sys.stdin)
+    jobs = request["jobs"] if isinstance(request, dict) and "jobs" in request else [request]
+    results = os.fdopen(os.dup(1), "w")
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    for job in jobs:
+        torch.manual_seed(fresh_seed)
+        results.write(json.dumps(run_job(job)) + "\n")
+        results.flush()
     return 0
+
+
+def _child_env() -> dict[str, str]:
+    return {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "TORCH_FORCE_WEIGHTS_ONLY_LOAD": "1",
+        "OMP_NUM_THREADS": "1",
+        "SDL_VIDEODRIVER": "dummy",
+        "HOME": tempfile.gettempdir(),
+    }
+
+
+_COMMAND = (sys.executable, "-m", "course_lib.grading.programs")
+
+
+def _run_in_one_process(
+    jobs: Sequence[dict[str, Any]], timeout_s: float, command: Sequence[str]
+) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+    """Run ``jobs`` in one child: the results it gave, then why it stopped early (or None).
+
+    The child answers job by job; a job that takes longer than ``timeout_s`` or kills the
+    child ends the run there, and the caller starts a new child for the jobs after it.
+    """
+    proc = subprocess.Popen(
+        list(command),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=_child_env(),
+        cwd=tempfile.gettempdir(),
+    )
+    lines: queue.Queue[str | None] = queue.Queue()
+    errors: list[str] = []
+
+    def read_results() -> None:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            lines.put(line)
+        lines.put(None)
+
+    def read_errors() -> None:
+        assert proc.stderr is not None
+        errors.append(proc.stderr.read())
+
+    readers = [threading.Thread(target=read_results), threading.Thread(target=read_errors)]
+    for reader in readers:
+        reader.daemon = True
+        reader.start()
+    done: list[dict[str, Any]] = []
+    failure: dict[str, Any] | None = None
+    try:
+        assert proc.stdin is not None
+        try:
+            proc.stdin.write(json.dumps({"jobs": list(jobs)}))
+            proc.stdin.close()
+        except BrokenPipeError:
+            pass
+        for _ in jobs:
+            try:
+                line = lines.get(timeout=timeout_s)
+            except queue.Empty:
+                failure = {"fraction": 0.0, "message": "judging the exported program timed out"}
+                break
+            if line is None:
+                proc.wait()
+                for reader in readers:
+                    reader.join(timeout=5)
+                tail = "".join(errors)[-500:]
+                failure = {
+                    "fraction": 0.0,
+                    "message": f"the exported program could not be judged: {tail}",
+                }
+                break
+            done.append(json.loads(line))
+    finally:
+        if proc.poll() is None:
+            if failure is not None:
+                proc.kill()
+            try:
+                proc.wait(timeout=timeout_s)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+    return done, failure
+
+
+def run_jobs(
+    jobs: Sequence[dict[str, Any]],
+    timeout_s: float = PROGRAM_TIMEOUT_S,
+    command: Sequence[str] = _COMMAND,
+) -> list[dict[str, Any]]:
+    """The results of ``jobs``, in order, judged in a separate process.
+
+    All jobs share one process (one torch import). A job that times out or kills its
+    process gets a result saying so, and the jobs after it run in a new process: each
+    result is what the job would give in a process of its own.
+
+    Args:
+        jobs: ``network``, ``policy`` or ``gif`` jobs (see :func:`run_job`).
+        timeout_s: seconds each job may take.
+        command: the child process (this module's :func:`main`); another program that
+            speaks the same protocol, in tests.
+    """
+    results: list[dict[str, Any]] = []
+    pending = list(jobs)
+    while pending:
+        done, failure = _run_in_one_process(pending, timeout_s, command)
+        results.extend(done)
+        pending = pending[len(done) :]
+        if failure is not None and pending:
+            results.append(failure)
+            pending = pending[1:]
+    return results
 
 
 if __name__ == "__main__":
