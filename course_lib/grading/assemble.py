@@ -134,9 +134,16 @@ def _plain(cell: nbformat.NotebookNode) -> nbformat.NotebookNode:
 
 
 def _fresh(cell: nbformat.NotebookNode, strip_meta: bool = False) -> nbformat.NotebookNode:
-    """A clean copy: no outputs, no execution count, only nbgrader metadata (if any)."""
+    """A clean copy: no outputs, no execution count, only the nbgrader record and the
+    grading mark (:mod:`course_lib.release.skipmarks`), if any, unless ``strip_meta``."""
     source = cell.source if isinstance(cell.source, str) else "".join(cell.source)
-    meta = {} if strip_meta or not _meta(cell) else {"nbgrader": copy.deepcopy(_meta(cell))}
+    meta: dict = {}
+    if not strip_meta:
+        meta = {
+            key: copy.deepcopy(cell.metadata[key])
+            for key in ("nbgrader", "course_lib")
+            if cell.get("metadata", {}).get(key)
+        }
     data = {"cell_type": cell.cell_type, "source": source, "metadata": meta}
     if cell.cell_type == "code":
         data.update(outputs=[], execution_count=None)

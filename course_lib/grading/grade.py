@@ -19,11 +19,8 @@ import base64
 import contextlib
 import hashlib
 import json
-import os
 import secrets
 import shutil
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterable
@@ -38,9 +35,11 @@ import course_lib
 from course_lib.grading.assemble import assemble
 from course_lib.grading.gradebook import Gradebook, SubmissionRecord, TestRecord
 from course_lib.grading.judges import judge_observation
+from course_lib.grading.programs import PROGRAM_TIMEOUT_S, run_jobs
 from course_lib.grading.sandbox import ExecutionResult, Limits, execute_notebook
 from course_lib.grading.submissions import discover, read_submission
 from course_lib.observations import GRADER_SEED_ENV_VAR, MIME_TYPE
+from course_lib.release.skipmarks import SkipMarkError, cells_to_skip, check_skip_marks
 
 __all__ = ["GRADER_VERSION", "GradeSettings", "grade_batch", "grade_one"]
 
@@ -72,7 +71,6 @@ POLICY_CRITERIA: dict[str, dict[str, tuple[str, float, int]]] = {
         "trained_policy_mountaincar": ("MountainCarContinuous-v0", 90.0, 10),
     },
 }
-PROGRAM_TIMEOUT_S = 600
 
 
 @dataclass
@@ -102,19 +100,24 @@ def _kernel_env(settings: GradeSettings) -> dict[str, str]:
 
 
 def _execute(nb: nbformat.NotebookNode, settings: GradeSettings) -> ExecutionResult:
+    """Run ``nb`` in the sandbox, without the cells marked not needed for grading."""
+    omit, notes = cells_to_skip(nb)
     settings.scratch.mkdir(parents=True, exist_ok=True)
     workdir = Path(tempfile.mkdtemp(prefix="run-", dir=settings.scratch))
     try:
-        return execute_notebook(
+        result = execute_notebook(
             nb,
             workdir,
             limits=settings.limits,
             env=_kernel_env(settings),
             extra_ro_binds=[_package_dir()],
             require_sandbox=settings.require_sandbox,
+            omit=omit,
         )
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
+    result.notes.extend(notes)
+    return result
 
 
 def observations_by_cell(result: ExecutionResult) -> dict[str, dict[str, list[Any]]]:
@@ -143,6 +146,13 @@ def reference_observations(assignment: str, settings: GradeSettings) -> dict[str
     if cache.is_file():
         return json.loads(cache.read_text())
     source = nbformat.read(source_path, as_version=4)
+    try:
+        check_skip_marks(source)
+    except SkipMarkError as err:
+        raise RuntimeError(
+            f"{source_path}, cell {err.cell_index + 1}: {err.problem} (`course-lib release` "
+            f"refuses this notebook too); fix the instructor notebook first."
+        ) from None
     result = _execute(source, settings)
     failed = [c for c in result.cells if c.status != "ok"]
     if failed:
@@ -162,72 +172,72 @@ def reference_observations(assignment: str, settings: GradeSettings) -> dict[str
     return reference
 
 
-def _run_program_job(job: dict[str, Any]) -> dict[str, Any]:
-    """Judge an exported program in a separate process (weights-only loading, op allowlist)."""
-    env = {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "TORCH_FORCE_WEIGHTS_ONLY_LOAD": "1",
-        "OMP_NUM_THREADS": "1",
-        "SDL_VIDEODRIVER": "dummy",
-        "HOME": tempfile.gettempdir(),
-    }
-    try:
-        proc = subprocess.run(
-            [sys.executable, "-m", "course_lib.grading.programs"],
-            input=json.dumps(job),
-            capture_output=True,
-            text=True,
-            timeout=PROGRAM_TIMEOUT_S,
-            env=env,
-            cwd=tempfile.gettempdir(),
-            check=False,
-        )
-    except subprocess.TimeoutExpired:
-        return {"fraction": 0.0, "message": "judging the exported program timed out"}
-    if proc.returncode != 0:
-        return {
-            "fraction": 0.0,
-            "message": f"the exported program could not be judged: {proc.stderr[-500:]}",
-        }
-    return json.loads(proc.stdout)
-
-
-def _judge(
-    assignment: str, name: str, student: Any, reference: Any, settings: GradeSettings
-) -> tuple[float, str]:
+def _program_job(
+    assignment: str, name: str, student: Any, settings: GradeSettings
+) -> dict[str, Any] | tuple[float, str] | None:
+    """The exported-program job that judges observation ``name`` (a network or a trained
+    policy), the verdict of a malformed one, or None when the observation is judged here."""
     if name in NETWORK_OBSERVATIONS:
         if not isinstance(student, dict):
             return 0.0, "malformed network observation"
-        out = _run_program_job(
-            {
-                "type": "network",
-                "kind": NETWORK_OBSERVATIONS[name],
-                "data": student,
-                "seed": settings.seed,
-            }
-        )
-        return float(out["fraction"]), str(out["message"])
+        return {
+            "type": "network",
+            "kind": NETWORK_OBSERVATIONS[name],
+            "data": student,
+            "seed": settings.seed,
+        }
     criteria = POLICY_CRITERIA.get(assignment, {})
     if name in criteria:
         env_id, threshold, n_episodes = criteria[name]
         if not isinstance(student, dict):
             return 0.0, "malformed policy observation"
-        out = _run_program_job(
-            {
-                "type": "policy",
-                "data": student,
-                "env_id": env_id,
-                "threshold": threshold,
-                "n_episodes": settings.policy_episodes or n_episodes,
-                "seed": settings.seed,
-            }
-        )
-        return float(out["fraction"]), str(out["message"])
+        return {
+            "type": "policy",
+            "data": student,
+            "env_id": env_id,
+            "threshold": threshold,
+            "n_episodes": settings.policy_episodes or n_episodes,
+            "seed": settings.seed,
+        }
+    return None
+
+
+def _judge_here(name: str, student: Any, reference: Any) -> tuple[float, str]:
     try:
         verdict = judge_observation(name, student, reference)
     except Exception as err:  # a judge must not take the whole batch down
         return 0.0, f"the grader could not judge this observation ({type(err).__name__}: {err})"
     return verdict.fraction, verdict.message
+
+
+def _judge_all(
+    assignment: str,
+    emitted: list[tuple[str, Any, Any]],
+    gif_jobs: list[dict[str, Any]],
+    settings: GradeSettings,
+) -> tuple[list[tuple[float, str]], list[dict[str, Any]]]:
+    """Verdicts of ``(name, student, reference)`` emissions, and the GIF jobs' results.
+
+    Exported networks and policies are judged, and the GIFs made, in one separate process
+    for the whole submission (:func:`course_lib.grading.programs.run_jobs`).
+    """
+    verdicts: list[tuple[float, str] | None] = []
+    jobs: list[dict[str, Any]] = []
+    waiting: list[int] = []
+    for name, student, reference in emitted:
+        job = _program_job(assignment, name, student, settings)
+        if job is None:
+            verdicts.append(_judge_here(name, student, reference))
+        elif isinstance(job, tuple):
+            verdicts.append(job)
+        else:
+            waiting.append(len(verdicts))
+            verdicts.append(None)
+            jobs.append(job)
+    results = run_jobs([*jobs, *gif_jobs], timeout_s=PROGRAM_TIMEOUT_S) if jobs or gif_jobs else []
+    for index, out in zip(waiting, results, strict=False):
+        verdicts[index] = (float(out["fraction"]), str(out["message"]))
+    return [v for v in verdicts if v is not None], results[len(jobs) :]
 
 
 def _visible_text(cell: Any) -> str:
@@ -269,19 +279,27 @@ def grade_one(
     }
     observed = observations_by_cell(result)
     cells = {c.grade_id: c for c in result.cells if c.grade_id}
+    emitted: list[tuple[str, Any, Any]] = []
+    for grade_id, _ in built.tests:
+        got = observed.get(grade_id, {})
+        for name, ref_data in reference.get(grade_id, {}).items():
+            emitted.extend((name, e, ref_data) for e in got.get(name, []))
+    gifs = _gif_jobs(observed, assignment, settings)
+    verdicts, gif_results = _judge_all(assignment, emitted, [job for _, job in gifs], settings)
+    next_verdict = iter(verdicts)
     for grade_id, points in built.tests:
         cell = cells.get(grade_id)
         expected = reference.get(grade_id, {})
         got = observed.get(grade_id, {})
         fractions, messages = [], []
-        for name, ref_data in expected.items():
+        for name in expected:
             emissions = got.get(name, [])
             if not emissions:
                 fractions.append(0.0)
                 messages.append(f"{name}: not observed (the cell stopped before it)")
                 continue
-            verdicts = [_judge(assignment, name, e, ref_data, settings) for e in emissions]
-            worst = min(verdicts, key=lambda v: v[0])
+            judged = [next(next_verdict) for _ in emissions]
+            worst = min(judged, key=lambda v: v[0])
             fractions.append(worst[0])
             messages.append(f"{name}: {worst[1]}")
         fraction = sum(fractions) / len(fractions) if fractions else 0.0
@@ -310,7 +328,11 @@ def grade_one(
                 visible=_visible_text(cell) if cell is not None else "",
             )
         )
-    rec.artifacts = _artifacts(result, observed, assignment, settings)
+    rec.artifacts = _learning_curves(result)
+    for (name, _), out in zip(gifs, gif_results, strict=True):
+        gif = out.get("gif")
+        if gif:
+            rec.artifacts[name] = base64.b64decode(gif)
     rec.total_seconds = time.perf_counter() - start
     return rec
 
@@ -341,13 +363,8 @@ def failed_record(
     return _error_record(rec, source, error, "the grader could not grade this submission")
 
 
-def _artifacts(
-    result: ExecutionResult,
-    observed: dict[str, dict[str, list[Any]]],
-    assignment: str,
-    settings: GradeSettings,
-) -> dict[str, bytes]:
-    """Learning curves (each training cell's last PNG) and a GIF of each trained policy.
+def _learning_curves(result: ExecutionResult) -> dict[str, bytes]:
+    """Each training cell's last PNG.
 
     A training cell is one whose grade_id is ``run_training`` (its curve is
     ``learning_curve.png``) or ``run_<task>`` (``learning_curve_<task>.png``).
@@ -363,6 +380,15 @@ def _artifacts(
             if pngs:
                 with contextlib.suppress(ValueError):
                     out[name] = base64.b64decode(pngs[-1])
+    return out
+
+
+def _gif_jobs(
+    observed: dict[str, dict[str, list[Any]]], assignment: str, settings: GradeSettings
+) -> list[tuple[str, dict[str, Any]]]:
+    """``(artifact name, job)`` for a GIF of each trained policy (``agent.gif``,
+    ``agent_<task>.gif``), in the order the cells emitted them."""
+    jobs: list[tuple[str, dict[str, Any]]] = []
     criteria = POLICY_CRITERIA.get(assignment, {})
     for names in observed.values():
         for name, (env_id, _, _) in criteria.items():
@@ -370,11 +396,8 @@ def _artifacts(
             if not (policy and isinstance(policy[-1], dict)):
                 continue
             job = {"type": "gif", "data": policy[-1], "env_id": env_id, "seed": settings.seed}
-            gif = _run_program_job(job).get("gif")
-            if gif:
-                suffix = name.removeprefix("trained_policy")
-                out[f"agent{suffix}.gif"] = base64.b64decode(gif)
-    return out
+            jobs.append((f"agent{name.removeprefix('trained_policy')}.gif", job))
+    return jobs
 
 
 @dataclass

@@ -112,7 +112,7 @@ import threading
 import time
 import warnings
 from collections import deque
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -139,6 +139,7 @@ _UNIX_PATH_MAX = 107  # sun_path holds 108 bytes with the terminating NUL
 _TRACEBACK_HEAD = 1_000
 _TRACEBACK_TAIL = 3_000
 _EVALUE_MAX = 1_000
+OMITTED_REASON = "not run by the grader: marked not needed for grading"
 _LOG_KEEP = 64_000
 _MAX_MESSAGE_BYTES = 32 * 2**20  # kernel messages above this are replaced by a note
 _ZMQ_RCVHWM = 4  # messages queued on each grader socket
@@ -1109,8 +1110,9 @@ class CellRecord:
         cell_id: The cell's ``id`` (nbformat >= 4.5), if any.
         grade_id: ``metadata.nbgrader.grade_id``, if any.
         status: ``"ok"``, ``"error"`` (raised), ``"timeout"`` (interrupted after the
-            cell or notebook time limit), ``"dead"`` (the kernel was gone) or
-            ``"skipped"`` (not run: notebook time limit).
+            cell or notebook time limit), ``"dead"`` (the kernel was gone),
+            ``"skipped"`` (not run: notebook time limit) or ``"omitted"`` (not run: the
+            caller asked, e.g. a cell marked not needed for grading).
         seconds: Wall-clock time spent on the cell.
         outputs: The cell's outputs after the output cap (nbformat output nodes).
         ename: Exception class name, for ``"error"``.
@@ -1161,7 +1163,7 @@ class ExecutionResult:
 
     def counts(self) -> dict[str, int]:
         """Number of cells per status."""
-        out = dict.fromkeys(("ok", "error", "timeout", "dead", "skipped"), 0)
+        out = dict.fromkeys(("ok", "error", "timeout", "dead", "skipped", "omitted"), 0)
         for record in self.cells:
             out[record.status] += 1
         return out
@@ -1452,6 +1454,7 @@ async def async_execute_notebook(
     bwrap: str = "bwrap",
     require_sandbox: bool = False,
     interrupt_grace_s: float = 10,
+    omit: Collection[int] = (),
 ) -> ExecutionResult:
     """Asynchronous :func:`execute_notebook`; same arguments and result."""
     limits = limits or Limits()
@@ -1480,6 +1483,8 @@ async def async_execute_notebook(
             remaining = deadline - time.monotonic()
             if dead_reason is not None:
                 record.status, record.reason = "dead", dead_reason
+            elif index in omit:
+                record.status, record.reason = "omitted", OMITTED_REASON
             elif remaining <= 0:
                 record.status, record.reason = "skipped", "notebook time limit"
             else:
@@ -1488,7 +1493,7 @@ async def async_execute_notebook(
                 dead_reason = await _run_cell(
                     sk, client, cell, record, count, timeout, limits, interrupt_grace_s, notes
                 )
-            if record.status in ("dead", "skipped"):
+            if record.status in ("dead", "skipped", "omitted"):
                 cell.outputs = []
                 cell.execution_count = None
             record.outputs = list(cell.get("outputs", []))
@@ -1527,6 +1532,7 @@ def execute_notebook(
     bwrap: str = "bwrap",
     require_sandbox: bool = False,
     interrupt_grace_s: float = 10,
+    omit: Collection[int] = (),
 ) -> ExecutionResult:
     """Run every code cell of ``nb`` in a fresh sandboxed kernel; never stop at an error.
 
@@ -1548,6 +1554,8 @@ def execute_notebook(
         bwrap: Name or path of bubblewrap.
         require_sandbox: Raise instead of running unsandboxed when bwrap fails.
         interrupt_grace_s: Seconds the kernel has to recover from an interrupt.
+        omit: Positions (in ``nb.cells``) of code cells not to run; each is recorded
+            ``"omitted"``.
 
     Returns:
         The per-cell records, totals and whether the run was sandboxed.
@@ -1565,6 +1573,7 @@ def execute_notebook(
         bwrap=bwrap,
         require_sandbox=require_sandbox,
         interrupt_grace_s=interrupt_grace_s,
+        omit=omit,
     )
     try:
         asyncio.get_running_loop()

@@ -37,6 +37,7 @@ from course_lib.release.markers import (
     replace_solution_regions,
     stub_lines,
 )
+from course_lib.release.skipmarks import SkipMarkError, check_skip_marks
 
 __all__ = [
     "KEPT_CELL_METADATA",
@@ -55,6 +56,7 @@ __all__ = [
     "StripVolatileMetadata",
     "ValidateMarkers",
     "ValidateMetadata",
+    "ValidateSkipMarks",
     "cell_checksum",
     "setup_cell_source",
 ]
@@ -69,8 +71,9 @@ NBGRADER_KEYS = frozenset(
     | {"checksum", "cell_type"}
 )
 
-#: The only cell-level metadata a student notebook keeps.
-KEPT_CELL_METADATA = ("nbgrader", "tags", "editable", "deletable")
+#: The only cell-level metadata a student notebook keeps (``course_lib``: the grader's
+#: skip mark, :mod:`course_lib.release.skipmarks`).
+KEPT_CELL_METADATA = ("nbgrader", "course_lib", "tags", "editable", "deletable")
 
 _GRADE_ID = re.compile(r"^[A-Za-z0-9_-]+$")
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
@@ -377,6 +380,22 @@ class ValidateMetadata(_Step):
             )
 
 
+class ValidateSkipMarks(_Step):
+    """Check the cells marked not needed for grading (``metadata.course_lib.grading``).
+
+    A mark must stand on a given cell and define no name that a later cell reads,
+    hidden tests and solutions included (:func:`course_lib.release.skipmarks.check_skip_marks`).
+    """
+
+    def __call__(self, nb: nbformat.NotebookNode, ctx: ReleaseContext) -> None:
+        try:
+            check_skip_marks(nb)
+        except SkipMarkError as error:
+            raise _cell_error(
+                ctx, error.cell_index, nb.cells[error.cell_index], error.problem
+            ) from None
+
+
 class ValidateMarkers(_Step):
     """Check all markers are balanced and sit in the right kind of cell.
 
@@ -450,8 +469,8 @@ class StripVolatileMetadata(_Step):
     """Keep only stable metadata, and lock locked cells in Jupyter.
 
     Notebook level: ``kernelspec`` and ``language_info.name`` only (no
-    ``widgets``, versions, ...). Cell level: only ``nbgrader``, ``tags``,
-    ``editable`` and ``deletable`` (no ``execution``, ``collapsed``,
+    ``widgets``, versions, ...). Cell level: only ``nbgrader``, ``course_lib``
+    (the skip mark), ``tags``, ``editable`` and ``deletable`` (no ``execution``, ``collapsed``,
     ``scrolled``, ``ExecuteTime``, ``jupyter``, ...); nbgrader's own
     ``checksum`` and ``cell_type`` are dropped. Locked cells get
     ``editable: false`` and ``deletable: false``.
@@ -572,23 +591,25 @@ class ComputeChecksums(_Step):
 
 
 # The order matters:
-# 1-2. The validators run first and change nothing, so a bad source fails
+# 1-3. The validators run first and change nothing, so a bad source fails
 #      before any text is touched; markers come second because where a marker
-#      may stand depends on the (now trusted) cell kinds.
-# 3-4. Solutions are stubbed and hidden tests removed only once the markers
+#      may stand depends on the (now trusted) cell kinds; skip marks third, on
+#      the whole source (hidden tests and solutions read names too).
+# 4-5. Solutions are stubbed and hidden tests removed only once the markers
 #      are known to be well-formed; they touch disjoint cells.
-# 5.   Outputs go after the source edits (a solution cell's output would leak
+# 6.   Outputs go after the source edits (a solution cell's output would leak
 #      its answer); independent of them otherwise.
-# 6-7. Metadata is stripped to an allow-list, then the provenance record is
+# 7-8. Metadata is stripped to an allow-list, then the provenance record is
 #      added (stripping first would delete it).
-# 8.   The set-up cell is inserted after validation (an old set-up cell at the
+# 9.   The set-up cell is inserted after validation (an old set-up cell at the
 #      top of the source is replaced, not flagged or duplicated) and is built
 #      with final metadata, so nothing after it needs to clean it.
-# 9.   Checksums last: any earlier step may change a locked cell's text or add
+# 10.  Checksums last: any earlier step may change a locked cell's text or add
 #      a locked cell, and a checksum of a text that later changes is useless.
 STEPS: tuple[Step, ...] = (
     ValidateMetadata(),
     ValidateMarkers(),
+    ValidateSkipMarks(),
     ClearSolutions(),
     RemoveHiddenTests(),
     ClearOutputs(),

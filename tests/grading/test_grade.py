@@ -62,6 +62,49 @@ def test_correct_submission_gets_full_marks(settings, tmp_path):
     assert all(t.status == "passed" for t in rec.tests)
 
 
+def test_cells_marked_not_needed_for_grading_are_not_executed(settings, tmp_path):
+    # A copy of notebook 00 whose marked animation cell would fail if it ran.
+    solutions = tmp_path / "solutions"
+    solutions.mkdir()
+    source = nbformat.read(SOLUTIONS / f"{TOUR}.ipynb", as_version=4)
+    _cell(source, "tour_play").source = "raise RuntimeError('the marked cell ran')"
+    nbformat.write(source, solutions / f"{TOUR}.ipynb")
+    settings = dataclasses.replace(settings, solutions=solutions, cache_dir=tmp_path / "cache")
+    rec = grade_one("s", TOUR, _write(tmp_path, fill(solutions / f"{TOUR}.ipynb")), settings)
+    assert _scores(rec) == {"test_run_episode": 2.0, "test_td_target": 1.0}
+    assert rec.details["counts"]["omitted"] == 5 and rec.details["counts"]["error"] == 0
+    assert rec.tampering == []
+    # The student's own cell reads `lean_policy` from a marked cell: that one runs after all,
+    # and so does the marked cell whose `env` it reads in turn.
+    nb = fill(solutions / f"{TOUR}.ipynb")
+    position = nb.cells.index(_cell(nb, "tour_play")) + 1
+    nb.cells.insert(position, nbformat.v4.new_code_cell("print(lean_policy([0, 0, 0.1, 0]))"))
+    rec = grade_one("s", TOUR, _write(tmp_path, nb, "t"), settings)
+    assert _scores(rec) == {"test_run_episode": 2.0, "test_td_target": 1.0}
+    assert rec.details["counts"]["omitted"] == 3 and rec.details["counts"]["error"] == 0
+    assert any(
+        "(grade_id 'tour_policies') ran although marked not needed for grading" in note
+        and "reads lean_policy" in note
+        for note in rec.details["notes"]
+    ), rec.details["notes"]
+    assert any("(grade_id 'tour_cartpole') ran although" in n for n in rec.details["notes"])
+
+
+def test_a_skip_mark_on_a_cell_a_graded_cell_needs_is_refused(settings, tmp_path):
+    solutions = tmp_path / "solutions"
+    solutions.mkdir()
+    source = nbformat.read(SOLUTIONS / f"{TOUR}.ipynb", as_version=4)
+    _cell(source, "imports").metadata["course_lib"] = {"grading": "skip"}
+    nbformat.write(source, solutions / f"{TOUR}.ipynb")
+    settings = dataclasses.replace(settings, solutions=solutions, cache_dir=tmp_path / "cache")
+    with pytest.raises(RuntimeError) as info:
+        grade_one("s", TOUR, _write(tmp_path, fill(SOLUTIONS / f"{TOUR}.ipynb")), settings)
+    message = str(info.value)
+    assert "cell 2: is marked not needed for grading, but it defines `checks`" in message, message
+    assert "`cl`, which cell 7 (grade_id 'test_run_episode') reads" in message, message
+    assert "fix the instructor notebook first" in message
+
+
 def test_a_bug_costs_exactly_its_question(settings, tmp_path):
     nb = fill(
         SOLUTIONS / f"{TOUR}.ipynb",

@@ -31,6 +31,7 @@ def test_steps_order():
     assert [type(step).__name__ for step in STEPS] == [
         "ValidateMetadata",
         "ValidateMarkers",
+        "ValidateSkipMarks",
         "ClearSolutions",
         "RemoveHiddenTests",
         "ClearOutputs",
