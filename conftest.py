@@ -29,3 +29,14 @@ def _fast_mode_left_as_found():
         f"this test changed {FAST_ENV_VAR} from {before!r} to {after!r} and left it so; "
         f"use monkeypatch.setenv or unittest.mock.patch.dict, which restore it."
     )
+
+
+def pytest_collection_modifyitems(config, items):
+    """Under pytest-xdist (``--dist loadgroup``), keep each notebook's nbval cells together.
+
+    nbval runs a notebook's cells in order in one kernel, so they must share a worker; every
+    other test is spread over the workers one by one (or by its module's ``xdist_group``).
+    """
+    for item in items:
+        if item.path.suffix == ".ipynb":
+            item.add_marker(pytest.mark.xdist_group(f"nbval-{item.path.stem}"))

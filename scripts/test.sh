@@ -15,7 +15,10 @@ ruff format --check .
 echo "== notebooks/ is generated from solutions/"
 course-lib release --check
 
-echo "== pytest (unit tests, doctests, solution notebooks under nbval, fast budgets)"
+echo "== pytest (unit tests, doctests, solution notebooks under nbval, fast budgets; 2 workers)"
 export COURSE_LIB_FAST=1
-python -m pytest --doctest-modules course_lib tests \
+# Two workers (pytest-xdist), one per core; a notebook's nbval cells and the tests that
+# share a module's expensive set-up stay on one worker (their xdist_group).
+python -m pytest -n "${PYTEST_WORKERS:-2}" --dist loadgroup --durations=40 \
+  --doctest-modules course_lib tests \
   --nbval-lax --nbval-current-env --nbval-cell-timeout=900 solutions "$@"

@@ -25,7 +25,9 @@ from course_lib.grading import cluster  # noqa: E402
 ROOT = Path(__file__).resolve().parents[2]
 SOLUTIONS = ROOT / "solutions"
 
-pytestmark = pytest.mark.notebook
+# One worker for the module under pytest-xdist: the sample class is graded once, serially,
+# for the tests that compare the cluster's gradebook with it.
+pytestmark = [pytest.mark.notebook, pytest.mark.xdist_group("cluster")]
 
 
 @pytest.fixture(scope="module")
