@@ -31,6 +31,7 @@ def _fast_mode_left_as_found():
     )
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the groups
 def pytest_collection_modifyitems(config, items):
     """Under pytest-xdist (``--dist loadgroup``), keep each notebook's nbval cells together.
 

@@ -43,7 +43,7 @@ from course_lib.release.skipmarks import SkipMarkError, cells_to_skip, check_ski
 
 __all__ = ["GRADER_VERSION", "GradeSettings", "grade_batch", "grade_one"]
 
-GRADER_VERSION = f"{course_lib.__version__}-g1"
+GRADER_VERSION = f"{course_lib.__version__}-g2"
 """Part of every gradebook row; a new version re-grades everything."""
 
 # Observations judged by probing an exported network (kind for programs.judge_network).
@@ -101,7 +101,10 @@ def _kernel_env(settings: GradeSettings) -> dict[str, str]:
 
 def _execute(nb: nbformat.NotebookNode, settings: GradeSettings) -> ExecutionResult:
     """Run ``nb`` in the sandbox, without the cells marked not needed for grading."""
-    omit, notes = cells_to_skip(nb)
+    try:
+        omit, notes = cells_to_skip(nb)
+    except Exception as err:  # code the analysis cannot read: run every cell
+        omit, notes = [], [f"every cell ran: the grader could not read the code ({err!r:.200})"]
     settings.scratch.mkdir(parents=True, exist_ok=True)
     workdir = Path(tempfile.mkdtemp(prefix="run-", dir=settings.scratch))
     try:
@@ -154,7 +157,7 @@ def reference_observations(assignment: str, settings: GradeSettings) -> dict[str
             f"refuses this notebook too); fix the instructor notebook first."
         ) from None
     result = _execute(source, settings)
-    failed = [c for c in result.cells if c.status != "ok"]
+    failed = [c for c in result.cells if c.status not in ("ok", "omitted")]
     if failed:
         first = failed[0]
         raise RuntimeError(
@@ -246,7 +249,7 @@ def _visible_text(cell: Any) -> str:
     lines = [line for line in text.splitlines() if not line.startswith("observation recorded")]
     if cell.status == "error":
         lines.append(f"{cell.ename}: {cell.evalue}")
-    elif cell.status in ("timeout", "dead", "skipped"):
+    elif cell.status in ("timeout", "dead", "skipped", "omitted"):
         lines.append(cell.reason or cell.status)
     return "\n".join(lines)[:4000]
 

@@ -422,11 +422,21 @@ def _run_in_one_process(
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        encoding="utf-8",
+        errors="replace",
         env=_child_env(),
         cwd=tempfile.gettempdir(),
     )
     lines: queue.Queue[str | None] = queue.Queue()
     errors: list[str] = []
+
+    def send_jobs() -> None:
+        assert proc.stdin is not None
+        try:
+            proc.stdin.write(json.dumps({"jobs": list(jobs)}))
+            proc.stdin.close()
+        except (BrokenPipeError, OSError, ValueError):
+            pass  # the child is gone; what it answered tells the rest
 
     def read_results() -> None:
         assert proc.stdout is not None
@@ -438,43 +448,43 @@ def _run_in_one_process(
         assert proc.stderr is not None
         errors.append(proc.stderr.read())
 
-    readers = [threading.Thread(target=read_results), threading.Thread(target=read_errors)]
-    for reader in readers:
-        reader.daemon = True
-        reader.start()
+    threads = [threading.Thread(target=f, daemon=True) for f in (send_jobs, read_results)]
+    threads.append(threading.Thread(target=read_errors, daemon=True))
+    for thread in threads:
+        thread.start()
     done: list[dict[str, Any]] = []
     failure: dict[str, Any] | None = None
+
+    def crashed() -> dict[str, Any]:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait()
+        threads[2].join(timeout=5)
+        tail = "".join(errors)[-500:]
+        return {"fraction": 0.0, "message": f"the exported program could not be judged: {tail}"}
+
     try:
-        assert proc.stdin is not None
-        try:
-            proc.stdin.write(json.dumps({"jobs": list(jobs)}))
-            proc.stdin.close()
-        except BrokenPipeError:
-            pass
         for _ in jobs:
             try:
                 line = lines.get(timeout=timeout_s)
             except queue.Empty:
                 failure = {"fraction": 0.0, "message": "judging the exported program timed out"}
                 break
-            if line is None:
-                proc.wait()
-                for reader in readers:
-                    reader.join(timeout=5)
-                tail = "".join(errors)[-500:]
-                failure = {
-                    "fraction": 0.0,
-                    "message": f"the exported program could not be judged: {tail}",
-                }
+            try:
+                result = json.loads(line) if line is not None else None
+            except ValueError:
+                result = None  # a line cut short by the child's death
+            if not isinstance(result, dict):
+                failure = crashed()
                 break
-            done.append(json.loads(line))
+            done.append(result)
     finally:
         if proc.poll() is None:
-            if failure is not None:
+            if failure is not None or len(done) < len(jobs):
                 proc.kill()
             try:
-                proc.wait(timeout=timeout_s)
-            except subprocess.TimeoutExpired:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:  # answered everything, then hung
                 proc.kill()
                 proc.wait()
     return done, failure

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import ast
 import symtable
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -92,7 +92,7 @@ def _parse(source: str) -> ast.Module | None:
         pass
     try:
         return ast.parse(source)
-    except SyntaxError:
+    except Exception:  # SyntaxError, or code too deeply nested to read (RecursionError...)
         return None
 
 
@@ -118,6 +118,8 @@ class _Definitions(ast.NodeVisitor):
 
     def __init__(self) -> None:
         self.names: set[str] = set()
+        self.called_on: set[str] = set()
+        self.imported: set[str] = set()
 
     def _bind(self, target: ast.AST) -> None:
         self.names |= _target_names(target)
@@ -157,6 +159,7 @@ class _Definitions(ast.NodeVisitor):
         for alias in node.names:
             if alias.name != "*":
                 self.names.add(alias.asname or alias.name.split(".")[0])
+                self.imported.add(alias.asname or alias.name.split(".")[0])
 
     visit_ImportFrom = visit_Import
 
@@ -190,6 +193,31 @@ class _Definitions(ast.NodeVisitor):
     def visit_Lambda(self, node: ast.Lambda) -> None:
         return  # its arguments are its own
 
+    def visit_MatchAs(self, node: ast.MatchAs) -> None:
+        if node.name:
+            self.names.add(node.name)
+        self.generic_visit(node)
+
+    def visit_MatchStar(self, node: ast.MatchStar) -> None:
+        if node.name:
+            self.names.add(node.name)
+
+    def visit_MatchMapping(self, node: ast.MatchMapping) -> None:
+        if node.rest:
+            self.names.add(node.rest)
+        self.generic_visit(node)
+
+    def visit_Call(self, node: ast.Call) -> None:
+        # `agent.train()`, `buffer.append(x)`: a method called at the top level may change
+        # the object it is called on (a module's functions are left out: see below).
+        if isinstance(node.func, ast.Attribute):
+            base: ast.AST = node.func.value
+            while isinstance(base, ast.Attribute | ast.Subscript):
+                base = base.value
+            if isinstance(base, ast.Name):
+                self.called_on.add(base.id)
+        self.generic_visit(node)
+
     def visit_ListComp(self, node: ast.AST) -> None:
         for inner in ast.walk(node):
             if isinstance(inner, ast.NamedExpr):
@@ -198,37 +226,109 @@ class _Definitions(ast.NodeVisitor):
     visit_SetComp = visit_DictComp = visit_GeneratorExp = visit_ListComp
 
 
-def defined_names(source: str) -> set[str]:
-    """Names a cell's code binds or changes at the notebook's top level.
+#: What no reading of names can follow: code that binds names it does not spell out.
+_OPAQUE_CALLS = frozenset({"exec", "eval", "globals", "vars", "locals", "setattr", "delattr"})
+
+
+def opaque(source: str) -> str | None:
+    """Why the names a cell binds or reads cannot be told from its code, or None.
+
+    Examples:
+        >>> opaque("%time x = f()")
+        'it uses IPython magics or shell commands'
+        >>> opaque("x = 1") is None
+        True
+    """
+    tree = _parse(source)
+    if tree is None:
+        return "it is not valid Python here"
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and any(a.name == "*" for a in node.names):
+            return f"it imports * from {node.module}"
+        if isinstance(node, ast.Name) and node.id == "get_ipython":
+            return "it uses IPython magics or shell commands"
+        if isinstance(node, ast.Name) and node.id in _OPAQUE_CALLS:
+            return f"it calls {node.id}()"
+    return None
+
+
+def _definitions(tree: ast.Module, modules: set[str]) -> set[str]:
+    visitor = _Definitions()
+    visitor.visit(tree)
+    return visitor.names | (visitor.called_on - modules - visitor.imported)
+
+
+def defined_names(source: str, modules: Iterable[str] = ()) -> set[str]:
+    """Names a cell's code binds or changes at the notebook's top level: what it assigns
+    or imports, the objects it assigns into, and those it calls a method on (except the
+    ``modules``, names bound by imports, whose functions are taken not to change them).
 
     Examples:
         >>> sorted(defined_names("import numpy as np\\nx, (y, z) = f()\\ncfg.lr = 1"))
         ['cfg', 'np', 'x', 'y', 'z']
         >>> sorted(defined_names("for i in range(3):\\n    total += i\\nwith open(p) as fh: pass"))
         ['fh', 'i', 'total']
+        >>> sorted(defined_names("frames = agent.test()\\nnp.random.seed(0)", modules={"np"}))
+        ['agent', 'frames']
     """
     tree = _parse(source)
-    if tree is None:
-        return set()
-    visitor = _Definitions()
-    visitor.visit(tree)
-    return visitor.names
+    return set() if tree is None else _definitions(tree, set(modules))
 
 
-def _global_reads(code: str) -> set[str]:
-    """Names ``code`` reads from the notebook's namespace: at its top level, and inside
-    functions and classes the names they do not bind themselves (read when called)."""
+def _global_reads(code: str, top: bool = True) -> set[str]:
+    """Names ``code`` reads from the notebook's namespace: at its top level (unless not
+    ``top``), and inside functions and classes the names they do not bind themselves (read
+    when called). ``x += 1`` and ``del x`` read ``x`` too."""
     names: set[str] = set()
 
-    def walk(table: symtable.SymbolTable, top: bool) -> None:
+    def walk(table: symtable.SymbolTable, at_top: bool) -> None:
         for symbol in table.get_symbols():
-            if symbol.is_referenced() and (top or symbol.is_global()):
+            if symbol.is_referenced() and (symbol.is_global() if not at_top else top):
                 names.add(symbol.get_name())
         for child in table.get_children():
             walk(child, False)
 
     walk(symtable.symtable(code, "<cell>", "exec"), True)
+    names |= _updated_globals(ast.parse(code).body, declared=None if top else set())
     return names
+
+
+def _updated_globals(body: list[ast.stmt], declared: set[str] | None) -> set[str]:
+    """Names that ``x += 1`` or ``del x`` read from the notebook's namespace: at the top
+    level (``declared`` None), or in a function where they are declared ``global``."""
+    found: set[str] = set()
+    scopes: list[ast.AST] = []
+    stack: list[ast.AST] = list(body)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda | ast.ClassDef):
+            scopes.append(node)
+            continue
+        if isinstance(node, ast.AugAssign | ast.Delete):
+            targets = [node.target] if isinstance(node, ast.AugAssign) else node.targets
+            for target in targets:
+                if isinstance(target, ast.Name) and (declared is None or target.id in declared):
+                    found.add(target.id)
+        stack.extend(ast.iter_child_nodes(node))
+    for scope in scopes:
+        inner = {n for g in ast.walk(scope) if isinstance(g, ast.Global) for n in g.names}
+        if inner and not isinstance(scope, ast.Lambda):
+            found |= _updated_globals(list(scope.body), inner)
+    return found
+
+
+def _statement_reads(statement: ast.stmt) -> set[str]:
+    """What one top-level statement reads; in a ``for`` loop, the body's uses of the loop's
+    own target names are not reads of an earlier value."""
+    if isinstance(statement, ast.For | ast.AsyncFor):
+        own = _plain_names(statement.target) or set()
+        body = ast.Module(body=[*statement.body, *statement.orelse], type_ignores=[])
+        return (
+            _global_reads(ast.unparse(statement.iter))
+            | (_global_reads(ast.unparse(statement.target)) - own)
+            | (_global_reads(ast.unparse(body)) - own)
+        )
+    return _global_reads(ast.unparse(statement))
 
 
 def _rebound(statement: ast.stmt) -> set[str]:
@@ -267,25 +367,40 @@ def _plain_names(target: ast.AST) -> set[str] | None:
     return None
 
 
-def _reads_before_rebinding(source: str, live: set[str]) -> tuple[set[str], set[str]]:
-    """Of the ``live`` names, those the cell reads before binding them again, and those it
-    binds again unconditionally at its top level. A cell that is not valid Python here
-    counts as reading every live name (what it does cannot be told)."""
+def _reads_before_rebinding(
+    source: str, live: set[str], rebinds: bool = True
+) -> tuple[set[str], set[str]]:
+    """Of the ``live`` names, those the cell reads before binding them again, and (if the
+    cell ``rebinds``: it is the instructor's) those it binds again unconditionally at its
+    top level. Code that cannot be read counts as reading every live name."""
     tree = _parse(source)
-    if tree is None:
+    if tree is None or opaque(source) is not None:
         return set(live), set()
     reads: set[str] = set()
     live = set(live)
     rebound: set[str] = set()
     for statement in tree.body:
         try:
-            reads |= live & _global_reads(ast.unparse(statement))
-        except SyntaxError:  # e.g. a top-level await, which IPython runs
+            reads |= live & _statement_reads(statement)
+        except Exception:  # e.g. a top-level await, which IPython runs
             reads |= live
-        gone = _rebound(statement) & live
-        live -= gone
-        rebound |= gone
+        if rebinds:
+            gone = _rebound(statement) & live
+            live -= gone
+            rebound |= gone
     return reads, rebound
+
+
+def _function_reads(source: str) -> set[str] | None:
+    """Globals read inside the functions and classes a cell defines (read when they are
+    called, which may be after a later cell); None when the code cannot be read."""
+    tree = _parse(source)
+    if tree is None or opaque(source) is not None:
+        return None
+    try:
+        return _global_reads(ast.unparse(tree), top=False)
+    except Exception:
+        return None
 
 
 def read_names(source: str) -> set[str] | None:
@@ -309,24 +424,53 @@ class _Conflict:
     names: tuple[str, ...]
 
 
-def _conflicts(nb: Any, marked: Iterable[int]) -> list[_Conflict]:
-    """For each marked cell, the first later executed code cell that reads a name the
-    marked cell defines, before another executed cell has bound that name again."""
+def _modules(nb: Any) -> set[str]:
+    """Names any code cell of the notebook binds by an import."""
+    names: set[str] = set()
+    for cell in nb.cells:
+        tree = _parse(_source(cell)) if cell.get("cell_type") == "code" else None
+        if tree is not None:
+            visitor = _Definitions()
+            visitor.visit(tree)
+            names |= visitor.imported
+    return names
+
+
+def _conflicts(
+    nb: Any, marked: Iterable[int], rebinds: Callable[[Any], bool] = lambda cell: True
+) -> list[_Conflict]:
+    """For each marked cell, an executed code cell that needs a name the marked cell
+    defines: a later cell reading it before a cell that ``rebinds`` has bound it again, or
+    an earlier cell whose functions read it (they may be called after the marked cell)."""
     skipped = set(marked)
+    modules = _modules(nb)
     found = []
     for index in sorted(skipped):
-        live = defined_names(_source(nb.cells[index]))
-        for later in range(index + 1, len(nb.cells)):
-            if not live:
+        tree = _parse(_source(nb.cells[index]))
+        defined = _definitions(tree, modules) if tree is not None else set()
+        executed = [
+            i
+            for i, cell in enumerate(nb.cells)
+            if i not in skipped and cell.get("cell_type") == "code"
+        ]
+        conflict = None
+        for earlier in (i for i in executed if i < index):
+            reads = _function_reads(_source(nb.cells[earlier]))
+            shared = defined if reads is None else defined & reads
+            if shared:
+                conflict = _Conflict(index, earlier, tuple(sorted(shared)))
+                break
+        live = set(defined)
+        for later in (i for i in executed if i > index):
+            if conflict is not None or not live:
                 break
             cell = nb.cells[later]
-            if later in skipped or cell.get("cell_type") != "code":
-                continue
-            reads, rebound = _reads_before_rebinding(_source(cell), live)
+            reads, rebound = _reads_before_rebinding(_source(cell), live, rebinds(cell))
             if reads:
-                found.append(_Conflict(index, later, tuple(sorted(reads))))
-                break
+                conflict = _Conflict(index, later, tuple(sorted(reads)))
             live -= rebound
+        if conflict is not None:
+            found.append(conflict)
     return found
 
 
@@ -380,16 +524,33 @@ def check_skip_marks(nb: Any) -> list[int]:
         problem = _shape_problem(nb.cells[index])
         if problem is not None:
             raise SkipMarkError(problem, index)
+    for index in marked:
+        why = opaque(_source(nb.cells[index]))
+        if why is not None:
+            raise SkipMarkError(
+                f"is marked not needed for grading, but {why}, so the names it sets cannot "
+                f"be read from its code; remove the mark, or write the cell without it.",
+                index,
+            )
     for conflict in _conflicts(nb, marked):
         names = ", ".join(f"`{n}`" for n in conflict.names)
+        reader = _label(nb, conflict.reader)
+        if conflict.reader < conflict.marked:
+            reader = f"a function or class of {reader}"
         raise SkipMarkError(
-            f"is marked not needed for grading, but it defines {names}, which "
-            f"{_label(nb, conflict.reader)} reads: the grader would run that cell without "
-            f"it. Remove the mark from {_label(nb, conflict.marked)}, or move what "
-            f"{_label(nb, conflict.reader)} needs into a cell that is not marked.",
+            f"is marked not needed for grading, but it defines {names}, which {reader} "
+            f"reads: the grader would run that code without it. Remove the mark from "
+            f"{_label(nb, conflict.marked)}, or move what {reader} needs into a cell that "
+            f"is not marked.",
             conflict.marked,
         )
     return marked
+
+
+def _is_instructors(cell: Any) -> bool:
+    """A cell the grader takes from the instructor's copy (given or test cell)."""
+    record = _nbgrader(cell)
+    return bool(record.get("locked") or record.get("grade"))
 
 
 def cells_to_skip(nb: Any) -> tuple[list[int], list[str]]:
@@ -400,11 +561,15 @@ def cells_to_skip(nb: Any) -> tuple[list[int], list[str]]:
     ablation's results, say) is not honoured: that cell runs, and a note says why.
     """
     marked = [
-        i for i, cell in enumerate(nb.cells) if is_marked(cell) and _shape_problem(cell) is None
+        i
+        for i, cell in enumerate(nb.cells)
+        if is_marked(cell) and _shape_problem(cell) is None and opaque(_source(cell)) is None
     ]
     notes: list[str] = []
     while True:
-        conflicts = _conflicts(nb, marked)
+        # Only the instructor's cells end a marked cell's names: a student's cell that
+        # binds one again may fail before it does.
+        conflicts = _conflicts(nb, marked, rebinds=_is_instructors)
         if not conflicts:
             return marked, notes
         for conflict in conflicts:
@@ -412,4 +577,5 @@ def cells_to_skip(nb: Any) -> tuple[list[int], list[str]]:
             notes.append(
                 f"{_label(nb, conflict.marked)} ran although marked not needed for grading: "
                 f"{_label(nb, conflict.reader)} reads {', '.join(conflict.names)} from it"
+                + (" (in a function)" if conflict.reader < conflict.marked else "")
             )

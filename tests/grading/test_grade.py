@@ -70,13 +70,13 @@ def test_cells_marked_not_needed_for_grading_are_not_executed(settings, tmp_path
     _cell(source, "tour_play").source = "raise RuntimeError('the marked cell ran')"
     nbformat.write(source, solutions / f"{TOUR}.ipynb")
     settings = dataclasses.replace(settings, solutions=solutions, cache_dir=tmp_path / "cache")
-    rec = grade_one("s", TOUR, _write(tmp_path, fill(solutions / f"{TOUR}.ipynb")), settings)
+    rec = grade_one("s", TOUR, _write(tmp_path, fill(SOLUTIONS / f"{TOUR}.ipynb")), settings)
     assert _scores(rec) == {"test_run_episode": 2.0, "test_td_target": 1.0}
     assert rec.details["counts"]["omitted"] == 5 and rec.details["counts"]["error"] == 0
     assert rec.tampering == []
     # The student's own cell reads `lean_policy` from a marked cell: that one runs after all,
     # and so does the marked cell whose `env` it reads in turn.
-    nb = fill(solutions / f"{TOUR}.ipynb")
+    nb = fill(SOLUTIONS / f"{TOUR}.ipynb")
     position = nb.cells.index(_cell(nb, "tour_play")) + 1
     nb.cells.insert(position, nbformat.v4.new_code_cell("print(lean_policy([0, 0, 0.1, 0]))"))
     rec = grade_one("s", TOUR, _write(tmp_path, nb, "t"), settings)

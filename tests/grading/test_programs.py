@@ -21,6 +21,9 @@ FAKE_CHILD = textwrap.dedent(
             os._exit(3)
         if job["do"] == "hang":
             time.sleep(60)
+        if job["do"] == "junk":
+            print("half a li", flush=True)
+            continue
         print(json.dumps({"fraction": 1.0, "message": "ok " + job["name"]}), flush=True)
     """
 )
@@ -51,6 +54,13 @@ def test_a_job_that_kills_its_process_costs_only_itself(tmp_path):
         assert results[index]["fraction"] == 0.0
         assert messages[index].startswith("the exported program could not be judged: ")
         assert "boom: the process died" in messages[index]
+
+
+def test_a_line_that_is_not_a_result_costs_only_its_job(tmp_path):
+    results = run_jobs([_job("a"), _job("b", "junk"), _job("c")], command=_fake(tmp_path))
+    assert [r["message"] for r in results][::2] == ["ok a", "ok c"]
+    assert results[1]["fraction"] == 0.0
+    assert results[1]["message"].startswith("the exported program could not be judged")
 
 
 def test_a_job_that_hangs_times_out_and_the_next_one_still_runs(tmp_path):

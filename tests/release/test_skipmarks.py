@@ -243,3 +243,87 @@ def test_the_grader_ignores_marks_a_submission_put_on_other_cells(nbf):
         _skipped_given(nbf, "y = 2"),
     )
     assert cells_to_skip(nb) == ([2], [])
+
+
+def test_an_earlier_function_that_reads_the_name_when_called_counts(nbf):
+    nb = nbf.notebook(
+        nbf.given("def run():\n    return steps * 2", grade_id="helpers"),
+        _skipped_given(nbf, "steps = 5", grade_id="demo"),
+        nbf.test("assert run() == 10", grade_id="test_run"),
+    )
+    with pytest.raises(SkipMarkError, match=r"which a function or class of cell 1 \(grade_id"):
+        check_skip_marks(nb)
+
+
+def test_a_method_called_on_an_object_changes_it_but_a_modules_function_does_not(nbf):
+    nb = nbf.notebook(
+        nbf.given("import numpy as np\nbuffer = []", grade_id="imports"),
+        _skipped_given(nbf, "buffer.append(np.zeros(3))\nnp.random.seed(0)", grade_id="demo"),
+        nbf.test("assert len(buffer) == 0 and np.pi > 3", grade_id="test_buffer"),
+    )
+    with pytest.raises(SkipMarkError, match=r"defines `buffer`, which cell 3"):
+        check_skip_marks(nb)
+
+
+def test_updates_and_deletions_read_the_name(nbf):
+    for reader in ("count += 1", "del count", "def bump():\n    global count\n    count += 1"):
+        nb = nbf.notebook(
+            _skipped_given(nbf, "count = 0", grade_id="demo"),
+            nbf.given(reader, grade_id="reader"),
+        )
+        with pytest.raises(SkipMarkError, match="defines `count`"):
+            check_skip_marks(nb)
+    nb = nbf.notebook(
+        _skipped_given(nbf, "count = 0", grade_id="demo"),
+        nbf.given("def f():\n    count = 1\n    count += 1\n    return count", grade_id="local"),
+    )
+    assert check_skip_marks(nb) == [0]
+
+
+def test_a_loops_own_target_is_not_a_read_of_the_marked_value(nbf):
+    nb = nbf.notebook(
+        _skipped_given(nbf, "steps = [1, 2]", grade_id="demo"),
+        nbf.given("for steps in range(3):\n    print(steps)", grade_id="loop"),
+        nbf.test("assert True", grade_id="test_x"),
+    )
+    assert check_skip_marks(nb) == [0]
+
+
+@pytest.mark.parametrize(
+    ("source", "why"),
+    [
+        ("%time results = run_all()", "IPython magics"),
+        ("from helpers import *", r"imports \* from helpers"),
+        ("exec('results = 1')", r"calls exec\(\)"),
+        ("globals()['results'] = 1", r"calls globals\(\)"),
+        ("def broken(:", "not valid Python"),
+    ],
+)
+def test_a_marked_cell_whose_names_cannot_be_read_is_refused(nbf, source, why):
+    nb = nbf.notebook(_skipped_given(nbf, source), nbf.test("assert True", grade_id="t"))
+    with pytest.raises(SkipMarkError, match=why):
+        check_skip_marks(nb)
+    assert cells_to_skip(nb) == ([], [])  # and the grader runs it
+
+
+def test_a_students_cell_the_analysis_cannot_read_keeps_the_marked_cell_running(nbf):
+    nb = nbf.notebook(
+        _skipped_given(nbf, "curves = run_all()", grade_id="ablation"),
+        nbf.free("%%time\nbest = max(curves)"),
+        nbf.test("assert True", grade_id="test_x"),
+    )
+    assert cells_to_skip(nb)[0] == []
+    deep = "y = " + "-" * 5000 + "1"
+    nb.cells[1].source = deep  # too deep for the parser: read as reading everything
+    assert cells_to_skip(nb)[0] == []
+
+
+def test_a_students_rebinding_does_not_end_the_marked_cells_names(nbf):
+    nb = nbf.notebook(
+        _skipped_given(nbf, "table = {'x': 1}", grade_id="demo"),
+        nbf.free("table = build()  # may raise before it binds"),
+        nbf.free("print(table)"),
+        nbf.test("assert True", grade_id="test_x"),
+    )
+    assert cells_to_skip(nb)[0] == []
+    assert check_skip_marks(nb) == [0]  # the instructor's own cells do end them
