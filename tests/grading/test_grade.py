@@ -73,7 +73,8 @@ def test_cells_marked_not_needed_for_grading_are_not_executed(settings, tmp_path
     rec = grade_one("s", TOUR, _write(tmp_path, fill(SOLUTIONS / f"{TOUR}.ipynb")), settings)
     assert _scores(rec) == {"test_run_episode": 2.0, "test_td_target": 1.0}
     assert rec.details["counts"]["omitted"] == 5 and rec.details["counts"]["error"] == 0
-    assert rec.tampering == []
+    # (the submission holds the released tour_play, which this copy of the source changed)
+    assert [(g, k) for g, k, _ in rec.tampering] == [("tour_play", "edited")]
     # The student's own cell reads `lean_policy` from a marked cell: that one runs after all,
     # and so does the marked cell whose `env` it reads in turn.
     nb = fill(SOLUTIONS / f"{TOUR}.ipynb")
