@@ -327,9 +327,16 @@ def judge_policy(
             "message": f"the policy was exported for {meta.get('env_id')!r}, not {env_id}",
         }
     try:
-        load_program(data["program"])  # the checks: weights only, allowed operations
-        act, _ = load_policy(base64.b64decode(data["program"]))
-        result = evaluate(env_id, act, n_episodes=n_episodes, seed=seed)
+        module = load_program(data["program"])  # the checks: weights only, allowed operations
+        try:
+            # All episodes side by side, the program mapped over them (torch.vmap: each
+            # row alone, as exported); the same episodes as one by one, 5-10x faster.
+            result = evaluate(
+                env_id, _mapped_policy(module), n_episodes=n_episodes, seed=seed, batched=True
+            )
+        except Exception:  # an operation vmap cannot map, a bad action: one by one
+            act, _ = load_policy(base64.b64decode(data["program"]))
+            result = evaluate(env_id, act, n_episodes=n_episodes, seed=seed)
     except (ProgramRejected, ValueError, TypeError, RuntimeError) as err:
         return {"fraction": 0.0, "message": f"the policy could not be evaluated: {err}"}
     verdict = f"mean return {result.mean:.1f} over {n_episodes} grader episodes"
@@ -338,6 +345,20 @@ def judge_policy(
         "message": f"{verdict} ({'>=' if result.mean >= threshold else '<'} {threshold:g})",
         "returns": result.returns.tolist(),
     }
+
+
+def _mapped_policy(module: Any) -> Callable[[Any], Any]:
+    """A batch of observations -> their actions, with the batch-of-one program ``module``
+    applied to each row on its own (``torch.vmap``)."""
+    import torch
+
+    mapped = torch.vmap(lambda obs: module(obs[None])[0])
+
+    def act(obs: Any) -> Any:
+        with torch.no_grad():
+            return mapped(torch.as_tensor(np.asarray(obs, dtype=np.float32))).numpy()
+
+    return act
 
 
 def policy_gif(data: dict[str, Any], env_id: str, seed: int) -> dict[str, Any]:

@@ -94,3 +94,53 @@ def test_the_real_child_gives_what_each_job_gives_alone():
 @pytest.mark.parametrize("jobs", [[]])
 def test_no_jobs_start_no_process(jobs):
     assert run_jobs(jobs, command=["/nonexistent/child"]) == []
+
+
+def _lean_cartpole_policy():
+    import torch
+    from torch import nn
+
+    class Lean(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.layer = nn.Linear(4, 2)
+            with torch.no_grad():
+                self.layer.weight.copy_(torch.tensor([[0, 0, -1, -0.5], [0, 0, 1, 0.5]]))
+                self.layer.bias.zero_()
+
+        def forward(self, obs):
+            return torch.distributions.Categorical(logits=self.layer(obs))
+
+    return Lean()
+
+
+def test_the_grader_plays_all_episodes_side_by_side_with_the_same_returns():
+    import base64
+
+    from course_lib.evaluation import evaluate
+    from course_lib.grading.programs import judge_policy
+    from course_lib.handoff import load_policy, policy_to_data
+
+    data = policy_to_data(_lean_cartpole_policy(), "CartPole-v1")
+    verdict = judge_policy(data, "CartPole-v1", 475.0, 20, 7)
+    act, _ = load_policy(base64.b64decode(data["program"]))
+    one_by_one = evaluate("CartPole-v1", act, n_episodes=20, seed=7)
+    assert verdict["returns"] == one_by_one.returns.tolist()
+    assert verdict["message"] == "mean return 500.0 over 20 grader episodes (>= 475)"
+
+
+def test_a_program_vmap_cannot_map_is_played_one_episode_at_a_time(monkeypatch):
+    from course_lib.grading import programs
+    from course_lib.handoff import policy_to_data
+
+    data = policy_to_data(_lean_cartpole_policy(), "CartPole-v1")
+    expected = programs.judge_policy(data, "CartPole-v1", 475.0, 5, 0)
+
+    def refuse(module):
+        def act(obs):
+            raise RuntimeError("vmap: no batching rule")
+
+        return act
+
+    monkeypatch.setattr(programs, "_mapped_policy", refuse)
+    assert programs.judge_policy(data, "CartPole-v1", 475.0, 5, 0) == expected
