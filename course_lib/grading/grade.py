@@ -21,6 +21,7 @@ import hashlib
 import json
 import secrets
 import shutil
+import subprocess
 import tempfile
 import time
 from collections.abc import Callable, Iterable
@@ -35,7 +36,7 @@ import course_lib
 from course_lib.grading.assemble import assemble
 from course_lib.grading.gradebook import Gradebook, SubmissionRecord, TestRecord
 from course_lib.grading.judges import judge_observation
-from course_lib.grading.programs import PROGRAM_TIMEOUT_S, run_jobs
+from course_lib.grading.programs import PROGRAM_TIMEOUT_S, run_jobs, start_judge, stop_judge
 from course_lib.grading.sandbox import ExecutionResult, Limits, execute_notebook
 from course_lib.grading.submissions import discover, read_submission
 from course_lib.observations import GRADER_SEED_ENV_VAR, MIME_TYPE
@@ -205,6 +206,16 @@ def _program_job(
     return None
 
 
+def _needs_programs(assignment: str, reference: dict[str, dict[str, Any]]) -> bool:
+    """Whether the assignment's observations include networks or trained policies."""
+    criteria = POLICY_CRITERIA.get(assignment, {})
+    return any(
+        name in NETWORK_OBSERVATIONS or name in criteria
+        for names in reference.values()
+        for name in names
+    )
+
+
 def _judge_here(name: str, student: Any, reference: Any) -> tuple[float, str]:
     try:
         verdict = judge_observation(name, student, reference)
@@ -218,6 +229,7 @@ def _judge_all(
     emitted: list[tuple[str, Any, Any]],
     gif_jobs: list[dict[str, Any]],
     settings: GradeSettings,
+    judge: subprocess.Popen[str] | None = None,
 ) -> tuple[list[tuple[float, str]], list[dict[str, Any]]]:
     """Verdicts of ``(name, student, reference)`` emissions, and the GIF jobs' results.
 
@@ -237,7 +249,7 @@ def _judge_all(
             waiting.append(len(verdicts))
             verdicts.append(None)
             jobs.append(job)
-    results = run_jobs([*jobs, *gif_jobs], timeout_s=PROGRAM_TIMEOUT_S) if jobs or gif_jobs else []
+    results = run_jobs([*jobs, *gif_jobs], timeout_s=PROGRAM_TIMEOUT_S, started=judge)
     for index, out in zip(waiting, results, strict=False):
         verdicts[index] = (float(out["fraction"]), str(out["message"]))
     return [v for v in verdicts if v is not None], results[len(jobs) :]
@@ -270,7 +282,14 @@ def grade_one(
     built = assemble(source, sub.notebook)
     rec.tampering = [(t.grade_id, t.kind, t.detail) for t in built.tampering]
     reference = reference_observations(assignment, settings)
-    result = _execute(built.notebook, settings)
+    # The judging process starts now and imports torch while the notebook runs.
+    judge = start_judge() if _needs_programs(assignment, reference) else None
+    try:
+        result = _execute(built.notebook, settings)
+    except BaseException:
+        if judge is not None:
+            stop_judge(judge)
+        raise
     rec.sandboxed = result.sandboxed
     rec.exec_seconds = result.seconds
     rec.details = {
@@ -288,7 +307,9 @@ def grade_one(
         for name, ref_data in reference.get(grade_id, {}).items():
             emitted.extend((name, e, ref_data) for e in got.get(name, []))
     gifs = _gif_jobs(observed, assignment, settings)
-    verdicts, gif_results = _judge_all(assignment, emitted, [job for _, job in gifs], settings)
+    verdicts, gif_results = _judge_all(
+        assignment, emitted, [job for _, job in gifs], settings, judge
+    )
     next_verdict = iter(verdicts)
     for grade_id, points in built.tests:
         cell = cells.get(grade_id)

@@ -15,6 +15,7 @@ once per submission and not once per network.
 from __future__ import annotations
 
 import base64
+import contextlib
 import io
 import json
 import os
@@ -36,6 +37,8 @@ __all__ = [
     "judge_policy",
     "load_program",
     "run_jobs",
+    "start_judge",
+    "stop_judge",
 ]
 
 PROGRAM_TIMEOUT_S = 600
@@ -404,6 +407,16 @@ def main() -> int:
 
     torch.set_num_threads(1)
     fresh_seed = torch.initial_seed()
+    # What the jobs use, imported before the jobs arrive: a process started early
+    # (start_judge) does this while the grader executes the notebook.
+    import course_lib.animation
+    import course_lib.evaluation
+    import course_lib.handoff  # noqa: F401
+
+    with contextlib.suppress(ImportError):  # what torch.export.load imports on first use
+        import torch._export.serde.serialize
+        import torch.export._unlift
+
     request = json.load(sys.stdin)
     jobs = request["jobs"] if isinstance(request, dict) and "jobs" in request else [request]
     results = os.fdopen(os.dup(1), "w")
@@ -429,15 +442,10 @@ def _child_env() -> dict[str, str]:
 _COMMAND = (sys.executable, "-m", "course_lib.grading.programs")
 
 
-def _run_in_one_process(
-    jobs: Sequence[dict[str, Any]], timeout_s: float, command: Sequence[str]
-) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
-    """Run ``jobs`` in one child: the results it gave, then why it stopped early (or None).
-
-    The child answers job by job; a job that takes longer than ``timeout_s`` or kills the
-    child ends the run there, and the caller starts a new child for the jobs after it.
-    """
-    proc = subprocess.Popen(
+def start_judge(command: Sequence[str] = _COMMAND) -> subprocess.Popen[str]:
+    """Start the judging process now, for :func:`run_jobs` to use later: it starts Python
+    and imports torch while the caller does other work (the notebook's execution)."""
+    return subprocess.Popen(
         list(command),
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
@@ -448,6 +456,31 @@ def _run_in_one_process(
         env=_child_env(),
         cwd=tempfile.gettempdir(),
     )
+
+
+def stop_judge(proc: subprocess.Popen[str]) -> None:
+    """End a process from :func:`start_judge` that was not given any jobs."""
+    if proc.poll() is None:
+        proc.kill()
+    proc.wait()
+    for stream in (proc.stdin, proc.stdout, proc.stderr):
+        if stream is not None:
+            stream.close()
+
+
+def _run_in_one_process(
+    jobs: Sequence[dict[str, Any]],
+    timeout_s: float,
+    command: Sequence[str],
+    proc: subprocess.Popen[str] | None = None,
+) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+    """Run ``jobs`` in one child (``proc``, or a new one): the results it gave, then why it
+    stopped early (or None).
+
+    The child answers job by job; a job that takes longer than ``timeout_s`` or kills the
+    child ends the run there, and the caller starts a new child for the jobs after it.
+    """
+    proc = proc if proc is not None else start_judge(command)
     lines: queue.Queue[str | None] = queue.Queue()
     errors: list[str] = []
 
@@ -515,6 +548,7 @@ def run_jobs(
     jobs: Sequence[dict[str, Any]],
     timeout_s: float = PROGRAM_TIMEOUT_S,
     command: Sequence[str] = _COMMAND,
+    started: subprocess.Popen[str] | None = None,
 ) -> list[dict[str, Any]]:
     """The results of ``jobs``, in order, judged in a separate process.
 
@@ -527,11 +561,15 @@ def run_jobs(
         timeout_s: seconds each job may take.
         command: the child process (this module's :func:`main`); another program that
             speaks the same protocol, in tests.
+        started: a child from :func:`start_judge` to use first (ended here in any case).
     """
     results: list[dict[str, Any]] = []
     pending = list(jobs)
+    if not pending and started is not None:
+        stop_judge(started)
     while pending:
-        done, failure = _run_in_one_process(pending, timeout_s, command)
+        done, failure = _run_in_one_process(pending, timeout_s, command, started)
+        started = None
         results.extend(done)
         pending = pending[len(done) :]
         if failure is not None and pending:

@@ -172,7 +172,9 @@ class _Definitions(ast.NodeVisitor):
             self.names.add(node.name)
         self.generic_visit(node)
 
-    def visit_FunctionDef(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
+    def visit_FunctionDef(
+        self, node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef
+    ) -> None:
         self.names.add(node.name)
         for inner in ast.walk(node):
             if isinstance(inner, ast.Global):
@@ -180,15 +182,7 @@ class _Definitions(ast.NodeVisitor):
         for decorator in node.decorator_list:
             self.visit(decorator)
 
-    visit_AsyncFunctionDef = visit_FunctionDef
-
-    def visit_ClassDef(self, node: ast.ClassDef) -> None:
-        self.names.add(node.name)
-        for inner in ast.walk(node):
-            if isinstance(inner, ast.Global):
-                self.names.update(inner.names)
-        for decorator in node.decorator_list:
-            self.visit(decorator)
+    visit_AsyncFunctionDef = visit_ClassDef = visit_FunctionDef
 
     def visit_Lambda(self, node: ast.Lambda) -> None:
         return  # its arguments are its own

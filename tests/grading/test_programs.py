@@ -144,3 +144,15 @@ def test_a_program_vmap_cannot_map_is_played_one_episode_at_a_time(monkeypatch):
 
     monkeypatch.setattr(programs, "_mapped_policy", refuse)
     assert programs.judge_policy(data, "CartPole-v1", 475.0, 5, 0) == expected
+
+
+def test_a_judge_started_early_is_used_and_then_ended(tmp_path):
+    from course_lib.grading.programs import start_judge
+
+    started = start_judge(_fake(tmp_path))
+    results = run_jobs([_job("a"), _job("b")], command=["/nonexistent/child"], started=started)
+    assert [r["message"] for r in results] == ["ok a", "ok b"]
+    assert started.poll() is not None
+    unused = start_judge(_fake(tmp_path))
+    assert run_jobs([], started=unused) == []
+    assert unused.poll() is not None  # nothing to judge: ended, not left running
