@@ -23,6 +23,7 @@ honoured for that submission, and the cell runs.
 from __future__ import annotations
 
 import ast
+import functools
 import symtable
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -82,8 +83,12 @@ def _label(nb: Any, index: int) -> str:
     return f"cell {index + 1}" + (f" (grade_id {grade_id!r})" if grade_id else "")
 
 
+@functools.lru_cache(maxsize=512)
 def _parse(source: str) -> ast.Module | None:
-    """The cell's code as Python (IPython magics and shell escapes turned into calls)."""
+    """The cell's code as Python (IPython magics and shell escapes turned into calls).
+
+    Cached: each marked cell is checked against every other cell, on every pass. The trees
+    are only read, never changed."""
     try:
         from IPython.core.inputtransformer2 import TransformerManager
 
