@@ -419,10 +419,38 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: Which extra of course-lib installs a module a command imports: the student install
+#: (``pip install course-lib``) has none of them.
+EXTRA_OF_MODULE = {
+    **dict.fromkeys(
+        ("nbformat", "nbclient", "nbval", "jupyter_client", "jupyter_core", "ipykernel"),
+        "instructor",
+    ),
+    **dict.fromkeys(("dask", "distributed", "dask_jobqueue"), "cluster"),
+    "stable_baselines3": "bench",
+}
+
+
+def _missing_extra(error: ModuleNotFoundError) -> str | None:
+    """The paragraph to print when ``error`` is a module one of our extras installs."""
+    top = (error.name or "").split(".")[0]
+    extra = EXTRA_OF_MODULE.get(top)
+    if extra is None:
+        return None
+    return (
+        f"this command needs {top}, which the {extra!r} extra of course-lib installs; "
+        f"install it with `pip install 'course-lib[{extra}]'` (from a clone of the course: "
+        f"`pip install -e '.[{extra}]'`), then run the command again."
+    )
+
+
+def _is_release_error(error: BaseException) -> bool:
+    steps = sys.modules.get("course_lib.release.steps")
+    return steps is not None and isinstance(error, steps.ReleaseError)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``course-lib`` with ``argv`` (default: the process arguments); return the exit code."""
-    from course_lib.release import ReleaseError
-
     parser = _parser()
     try:
         args = parser.parse_args(argv)
@@ -433,9 +461,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_ERROR
     try:
         return args.run(args)
-    except ReleaseError as error:
-        print(f"{PROG} {args.command}: error: {error}", file=sys.stderr)
+    except ModuleNotFoundError as error:
+        message = _missing_extra(error)
+        if message is None:
+            raise
+        print(f"{PROG} {args.command}: error: {message}", file=sys.stderr)
     except OSError as error:
+        print(f"{PROG} {args.command}: error: {error}", file=sys.stderr)
+    except Exception as error:
+        if not _is_release_error(error):
+            raise
         print(f"{PROG} {args.command}: error: {error}", file=sys.stderr)
     return EXIT_ERROR
 

@@ -7,6 +7,10 @@ three times the kernel for a 64x64 network: ~180 µs of a ~3 ms DDPG update on a
 fused kernel with the same state, so its updates equal ``torch.optim.Adam(fused=True)``'s
 bit for bit (``tests/test_optim.py`` checks it), and its ``state_dict`` loads into either.
 
+The fused kernel (``torch._fused_adam_``) is private to torch. Where a torch build lacks it,
+:class:`Adam` steps as ``torch.optim.Adam(fused=True)`` itself does: the same updates, without
+the lighter bookkeeping.
+
     >>> import torch
     >>> net = torch.nn.Linear(3, 1)
     >>> optimizer = Adam(net.parameters(), lr=1e-3)
@@ -18,6 +22,7 @@ bit for bit (``tests/test_optim.py`` checks it), and its ``state_dict`` loads in
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -25,6 +30,14 @@ import torch
 from torch.optim import optimizer as _optimizer
 
 __all__ = ["Adam"]
+
+# The private kernels the light step calls; None where this torch build does not have them.
+_fused_adam = getattr(torch, "_fused_adam_", None)
+_foreach_add = getattr(torch, "_foreach_add_", None)
+# torch.optim.Adam's own step, without the hook-running wrapper torch.optim may have put around
+# it (this class runs the hooks itself) and without its grad-mode decorator (the step runs
+# under torch.no_grad, which is what that decorator sets for a non-differentiable Adam).
+_torch_adam_step = inspect.unwrap(torch.optim.Adam.step)
 
 
 class Adam(torch.optim.Adam):
@@ -104,10 +117,10 @@ class Adam(torch.optim.Adam):
             with torch.enable_grad():
                 loss = closure()
         hooks = (
-            _optimizer._global_optimizer_pre_hooks,
+            getattr(_optimizer, "_global_optimizer_pre_hooks", {}),
             self._optimizer_step_pre_hooks,
             self._optimizer_step_post_hooks,
-            _optimizer._global_optimizer_post_hooks,
+            getattr(_optimizer, "_global_optimizer_post_hooks", {}),
         )
         args = (self,) if closure is None else (self, closure)
         if any(hooks):  # registered step hooks run as torch.optim's wrapper runs them
@@ -138,6 +151,9 @@ class Adam(torch.optim.Adam):
                 p.grad = None
 
     def _step(self) -> None:
+        if _fused_adam is None or _foreach_add is None:
+            _torch_adam_step(self)  # torch.optim.Adam(fused=True)'s step: the same updates
+            return
         if self._lists is None:
             self._lists = self._group_lists()
         for group, (params, exp_avgs, exp_avg_sqs, steps) in zip(
@@ -158,8 +174,8 @@ class Adam(torch.optim.Adam):
                     "course_lib.optim.Adam takes a float lr; for a tensor lr use torch.optim.Adam"
                 )
             beta1, beta2 = group["betas"]
-            torch._foreach_add_(steps, 1.0)
-            torch._fused_adam_(
+            _foreach_add(steps, 1.0)
+            _fused_adam(
                 params,
                 grads,
                 exp_avgs,

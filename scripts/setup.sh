@@ -21,8 +21,8 @@ if ! python -c "import torch" 2>/dev/null; then
   echo "setup: installing $TORCH_SPEC"
   python -m pip install --quiet --disable-pip-version-check "$TORCH_SPEC"
 fi
-echo "setup: installing course-lib, its dev tools, and the benchmarks' and cluster extras"
-python -m pip install --quiet --disable-pip-version-check -e ".[dev,bench,cluster]"
+echo "setup: installing course-lib with its instructor tools, dev tools, and the benchmarks' and cluster extras"
+python -m pip install --quiet --disable-pip-version-check -e ".[instructor,dev,bench,cluster]"
 python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (course)" >/dev/null
 
 # bubblewrap gives the grader a real sandbox on Linux; without it the grader

@@ -22,3 +22,6 @@ export COURSE_LIB_FAST=1
 python -m pytest -n "${PYTEST_WORKERS:-2}" --dist loadgroup --durations=40 \
   --doctest-modules course_lib tests \
   --nbval-lax --nbval-current-env --nbval-cell-timeout=900 solutions "$@"
+
+echo "== the declared dependency floors (tests/constraints/floors.txt)"
+bash scripts/floors.sh

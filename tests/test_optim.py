@@ -8,7 +8,17 @@ import pytest
 import torch
 from torch.optim.optimizer import register_optimizer_step_post_hook
 
+from course_lib import optim
 from course_lib.optim import Adam
+
+
+@pytest.fixture(params=["private kernel", "without the private kernel"])
+def kernel(request, monkeypatch):
+    """Every test runs twice: with torch's private fused kernel, and as on a torch build
+    that lacks it (the step falls back to torch.optim.Adam(fused=True)'s own)."""
+    if request.param == "without the private kernel":
+        monkeypatch.setattr(optim, "_fused_adam", None)
+    return request.param
 
 
 def _net() -> torch.nn.Module:
@@ -56,7 +66,7 @@ def _train(
 )
 @pytest.mark.parametrize("frozen_until", [0, 7])
 @pytest.mark.parametrize("schedule", [False, True])
-def test_updates_equal_torch_fused_adam_bit_for_bit(kwargs, frozen_until, schedule):
+def test_updates_equal_torch_fused_adam_bit_for_bit(kwargs, frozen_until, schedule, kernel):
     ours, theirs = _net(), _net()
     _train(
         ours, Adam(ours.parameters(), **kwargs), 25, frozen_until=frozen_until, schedule=schedule
@@ -72,7 +82,7 @@ def test_updates_equal_torch_fused_adam_bit_for_bit(kwargs, frozen_until, schedu
         assert torch.equal(a, b)
 
 
-def test_parameter_groups_keep_their_own_lr():
+def test_parameter_groups_keep_their_own_lr(kernel):
     ours, theirs = _net(), _net()
 
     def groups(net):
@@ -87,7 +97,7 @@ def test_parameter_groups_keep_their_own_lr():
         assert torch.equal(a, b)
 
 
-def test_state_dict_goes_both_ways_with_torch_adam():
+def test_state_dict_goes_both_ways_with_torch_adam(kernel):
     """Training half with one class and half with the other equals training with one."""
     net = _net()
     optimizer = Adam(net.parameters(), lr=1e-3)
@@ -111,7 +121,7 @@ def test_state_dict_goes_both_ways_with_torch_adam():
         assert torch.equal(a, b)
 
 
-def test_a_step_without_any_gradient_changes_nothing():
+def test_a_step_without_any_gradient_changes_nothing(kernel):
     net = _net()
     before = [p.clone() for p in net.parameters()]
     Adam(net.parameters()).step()
@@ -126,7 +136,7 @@ def test_unsupported_options_name_the_fix():
         Adam([{"params": net.parameters(), "amsgrad": True}])
 
 
-def test_step_hooks_still_run():
+def test_step_hooks_still_run(kernel):
     """Pre and post step hooks, the optimizer's own and global ones, run around the step."""
     net = _net()
     optimizer = Adam(net.parameters())
@@ -154,3 +164,17 @@ def test_zero_grad_drops_or_zeroes_the_gradients():
     assert all(p.grad is not None and not p.grad.any() for p in net.parameters())
     optimizer.zero_grad()
     assert all(p.grad is None for p in net.parameters())
+
+
+def test_the_fallback_runs_torch_adams_step(monkeypatch):
+    """Without the private kernel the step is torch.optim.Adam's (not the light one)."""
+    monkeypatch.setattr(optim, "_fused_adam", None)
+    calls = []
+    original = optim._torch_adam_step
+    monkeypatch.setattr(optim, "_torch_adam_step", lambda opt: calls.append(opt) or original(opt))
+    net = _net()
+    optimizer = Adam(net.parameters())
+    net(torch.ones(1, 4)).sum().backward()
+    optimizer.step()
+    assert calls == [optimizer]
+    assert optimizer._lists is None  # the light step's state lists were never built
