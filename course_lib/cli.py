@@ -82,8 +82,15 @@ def _add_release_parser(subparsers: argparse._SubParsersAction) -> None:
         "--colab-install",
         metavar="SRC",
         default=None,
-        help="pip requirement Colab installs course_lib from "
-        "(default: [tool.course-lib] colab-install in pyproject.toml)",
+        help="pip requirement Colab installs course_lib from (default: [tool.course-lib] "
+        "colab-install, or the repository there, in pyproject.toml)",
+    )
+    parser.add_argument(
+        "--wheel",
+        metavar="DIR",
+        type=Path,
+        default=None,
+        help="also build the course's wheel into DIR, for students to upload to Colab",
     )
     parser.set_defaults(run=_run_release)
 
@@ -101,6 +108,19 @@ def _release_command(args: argparse.Namespace) -> str:
 
 def _run_release(args: argparse.Namespace) -> int:
     from course_lib.release import check_course, release_course
+    from course_lib.release.pipeline import find_repo_root
+    from course_lib.release.steps import ReleaseContext
+
+    if args.check and args.wheel is not None:
+        print(f"{PROG} release: error: --check writes nothing; drop --wheel", file=sys.stderr)
+        return EXIT_ERROR
+    root = find_repo_root(args.source)
+    settings = ReleaseContext(root, colab_install=args.colab_install).settings()
+
+    def warn() -> None:  # after the work, so an error is the only thing an error prints
+        warning = settings.missing_source_warning()
+        if warning is not None:
+            print(f"{PROG} release: warning: {warning}", file=sys.stderr)
 
     dest = _dir_label(args.dest)
     if args.check:
@@ -109,15 +129,74 @@ def _run_release(args: argparse.Namespace) -> int:
             for problem in problems:
                 print(problem)
             print(f"{dest} is stale: run `{_release_command(args)}` to regenerate.")
+            warn()
             return EXIT_STALE
         count = sum(
             1 for p in args.source.glob("*.ipynb") if p.is_file() and not p.name.startswith(".")
         )
         print(f"{dest} is up to date ({count} notebook{'' if count == 1 else 's'})")
+        warn()
         return EXIT_OK
     written = release_course(args.source, args.dest, colab_install=args.colab_install, log=print)
     if not written:
         print(f"no notebooks in {_dir_label(args.source)}: nothing to release")
+    warn()
+    if args.wheel is not None:
+        from course_lib.release.colab import SettingsError, build_wheel
+
+        try:
+            wheel = build_wheel(root, args.wheel)
+        except SettingsError as error:
+            print(f"{PROG} release: error: {error}", file=sys.stderr)
+            return EXIT_ERROR
+        print(
+            f"built {wheel}: on Colab, upload it with the Files panel and run the notebook's "
+            f"first cell, which installs it"
+        )
+    return EXIT_OK
+
+
+# --------------------------------------------------------------------------- nbgrader
+
+
+def _add_nbgrader_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "nbgrader",
+        help="lay out an nbgrader course from the instructor notebooks",
+        description=(
+            "Write COURSE/source/<assignment>/<assignment>.ipynb for every instructor notebook "
+            "(one assignment per notebook, with the release's Colab set-up cell), and a "
+            "nbgrader_config.py if COURSE has none. `nbgrader generate_assignment` then writes "
+            "the same student notebooks as `course-lib release`, cell for cell."
+        ),
+    )
+    parser.add_argument("course", type=Path, help="the nbgrader course folder")
+    parser.add_argument("--source", type=Path, default=Path(_DEFAULT_SOURCE))
+    parser.add_argument(
+        "--dest",
+        type=Path,
+        default=Path(_DEFAULT_DEST),
+        help="where the released notebooks live, for the Colab badge (default: %(default)s)",
+    )
+    parser.add_argument("--colab-install", metavar="SRC", default=None)
+    parser.add_argument("--course-id", default="actor-critic", help="for a new nbgrader_config.py")
+    parser.set_defaults(run=_run_nbgrader)
+
+
+def _run_nbgrader(args: argparse.Namespace) -> int:
+    from course_lib.release.nbgrader import export_course
+
+    written = export_course(
+        args.source,
+        args.course,
+        dest_dir=args.dest,
+        colab_install=args.colab_install,
+        course_id=args.course_id,
+    )
+    for path in written:
+        print(f"wrote {path}")
+    names = " ".join(path.parent.name for path in written)
+    print(f"next, in {args.course}: `nbgrader generate_assignment ASSIGNMENT` for each of {names}")
     return EXIT_OK
 
 
@@ -398,6 +477,7 @@ def _run_sample(args: argparse.Namespace) -> int:
 
 _SUBCOMMANDS: tuple[Callable[[argparse._SubParsersAction], None], ...] = (
     _add_release_parser,
+    _add_nbgrader_parser,
     _add_run_parser,
     _add_sample_parser,
     _add_grade_parser,

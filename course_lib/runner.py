@@ -139,7 +139,7 @@ def load_cells(
         meta = cell.metadata.get("nbgrader", {})
         if grade_ids is not None and meta.get("grade_id") not in grade_ids:
             continue
-        if grade_ids is None and skip_tests and meta.get("grade"):
+        if grade_ids is None and skip_tests and meta.get("grade") and not meta.get("solution"):
             continue
         source = "\n".join(
             line for line in cell.source.splitlines() if not line.lstrip().startswith(("%", "!"))

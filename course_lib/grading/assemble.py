@@ -44,6 +44,12 @@ def _meta(cell: nbformat.NotebookNode) -> dict:
     return cell.get("metadata", {}).get("nbgrader") or {}
 
 
+def _is_test(cell: nbformat.NotebookNode) -> bool:
+    """A test cell: graded, not answered by the student (a grade cell that is also a solution
+    cell is an ungraded written answer, the student's own)."""
+    return bool(_meta(cell).get("grade")) and not _meta(cell).get("solution")
+
+
 def _released_version(cell: nbformat.NotebookNode) -> nbformat.NotebookNode:
     """The cell as students received it (hidden tests removed), for checksum comparison."""
     from course_lib.release.markers import remove_hidden_regions
@@ -62,9 +68,7 @@ def assemble(source: nbformat.NotebookNode, student: nbformat.NotebookNode) -> A
     """
     tampering: list[Tamper] = []
     source_cells = {g: c for c in source.cells if (g := _gid(c))}
-    protected = {
-        g for g, c in source_cells.items() if _meta(c).get("locked") or _meta(c).get("grade")
-    }
+    protected = {g for g, c in source_cells.items() if _meta(c).get("locked") or _is_test(c)}
     order = [g for g in (_gid(c) for c in source.cells) if g]
 
     seen: set[str] = set()
@@ -93,7 +97,7 @@ def assemble(source: nbformat.NotebookNode, student: nbformat.NotebookNode) -> A
         elif gid == "setup-colab":
             continue  # the release's Colab set-up cell does nothing outside Colab
         else:
-            if _meta(cell).get("grade") or _meta(cell).get("locked"):
+            if _is_test(cell) or _meta(cell).get("locked"):
                 # A cell claiming to be graded or locked that the source does not know.
                 tampering.append(Tamper(str(gid), "edited", "an unknown locked cell was dropped"))
                 continue
@@ -124,7 +128,7 @@ def assemble(source: nbformat.NotebookNode, student: nbformat.NotebookNode) -> A
     tests = [
         (g, float(_meta(c).get("points", 0)))
         for c in source.cells
-        if (g := _gid(c)) and _meta(c).get("grade")
+        if (g := _gid(c)) and _is_test(c)
     ]
     return Assembled(nb, tampering, tests)
 

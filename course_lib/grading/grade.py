@@ -368,7 +368,7 @@ def _error_record(
     rec.status, rec.error = "error", error
     for cell in source.cells if source is not None else []:
         meta = cell.metadata.get("nbgrader", {})
-        if meta.get("grade"):
+        if meta.get("grade") and not meta.get("solution"):  # a test cell, not a written answer
             rec.tests.append(
                 TestRecord(meta["grade_id"], 0.0, float(meta.get("points", 0)), "not run", why)
             )

@@ -33,10 +33,13 @@ __all__ = [
     "find_repo_root",
     "is_generated",
     "notebook_text",
+    "notebooks_in",
     "read_source_notebook",
     "release_course",
     "release_notebook",
+    "repo_label",
     "write_notebook",
+    "write_notebook_text",
 ]
 
 _CELL_ID = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
@@ -229,6 +232,11 @@ def write_notebook(nb: nbformat.NotebookNode, path: Path) -> bool:
     return _write_text(Path(path), notebook_text(nb))
 
 
+def write_notebook_text(path: Path, text: str) -> bool:
+    """Write ``text`` (from :func:`notebook_text`) to ``path`` as :func:`write_notebook` does."""
+    return _write_text(Path(path), text)
+
+
 def _write_text(path: Path, text: str) -> bool:
     data = text.encode("utf-8")
     if path.is_file() and path.read_bytes() == data:
@@ -266,7 +274,8 @@ class _Plan:
     foreign: list[Path]  # non-generated files in dest that a release would overwrite
 
 
-def _notebooks(folder: Path) -> list[Path]:
+def notebooks_in(folder: Path) -> list[Path]:
+    """The notebooks of ``folder`` a release reads or writes, sorted (no hidden files)."""
     return sorted(
         path for path in folder.glob("*.ipynb") if path.is_file() and not path.name.startswith(".")
     )
@@ -288,23 +297,41 @@ def _plan(source_dir: Path, dest_dir: Path, colab_install: str | None) -> _Plan:
         )
     if dest_dir.exists() and not dest_dir.is_dir():
         raise ReleaseError(f"destination {dest_dir} exists but is not a directory; pass --dest.")
-    ctx = ReleaseContext(repo_root=find_repo_root(source_dir), colab_install=colab_install)
-    sources = _notebooks(source_dir)
+    root = find_repo_root(source_dir)
+    ctx = ReleaseContext(repo_root=root, colab_install=colab_install)
+    sources = notebooks_in(source_dir)
     releases = [
-        _Release(src, dest_dir / src.name, notebook_text(release_notebook(src, ctx)))
+        _Release(
+            src,
+            dest_dir / src.name,
+            notebook_text(
+                release_notebook(
+                    src,
+                    dataclasses.replace(ctx, student_path=repo_label(dest_dir / src.name, root)),
+                )
+            ),
+        )
         for src in sources
     ]
     names = {src.name for src in sources}
     orphans: list[Path] = []
     foreign: list[Path] = []
     if dest_dir.is_dir():
-        for path in _notebooks(dest_dir):
+        for path in notebooks_in(dest_dir):
             generated = is_generated(path)
             if path.name in names and not generated:
                 foreign.append(path)
             elif path.name not in names and generated:
                 orphans.append(path)
     return _Plan(releases, orphans, foreign)
+
+
+def repo_label(path: Path, root: Path) -> str:
+    """``path`` relative to the repository root, POSIX (for the Colab badge's address)."""
+    try:
+        return path.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return f"{path.parent.name}/{path.name}"
 
 
 def release_course(

@@ -19,7 +19,6 @@ from __future__ import annotations
 import hashlib
 import math
 import re
-import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +26,14 @@ from typing import Any
 
 import nbformat
 
+from course_lib.release.colab import (
+    BADGE_ID,
+    CourseSettings,
+    SettingsError,
+    badge_source,
+    read_settings,
+    setup_cell_source,
+)
 from course_lib.release.markers import (
     BEGIN_HIDDEN,
     BEGIN_SOLUTION,
@@ -37,6 +44,7 @@ from course_lib.release.markers import (
     replace_solution_regions,
     stub_lines,
 )
+from course_lib.release.nbgrader import nbgrader_checksum
 from course_lib.release.skipmarks import SkipMarkError, check_skip_marks
 
 __all__ = [
@@ -47,6 +55,7 @@ __all__ = [
     "ClearOutputs",
     "ClearSolutions",
     "ComputeChecksums",
+    "InsertColabBadge",
     "InsertSetupCell",
     "MarkGenerated",
     "ReleaseContext",
@@ -120,16 +129,19 @@ class ReleaseContext:
     """What the steps need to know beyond the notebook itself.
 
     Attributes:
-        repo_root: the directory whose ``pyproject.toml`` holds
-            ``[tool.course-lib] colab-install``.
+        repo_root: the directory whose ``pyproject.toml`` holds the ``[tool.course-lib]``
+            settings (:mod:`course_lib.release.colab`).
         notebook_path: the instructor notebook being released, as the user
             named it (for messages and for ``metadata.course_lib.source``).
-        colab_install: overrides the pyproject value when given.
+        colab_install: overrides the pyproject's Colab install source when given.
+        student_path: where the student notebook will live, POSIX and relative to
+            ``repo_root`` (for the "Open in Colab" badge); default ``notebooks/<name>``.
     """
 
     repo_root: Path
     notebook_path: Path | None = None
     colab_install: str | None = None
+    student_path: str | None = None
 
     @property
     def where(self) -> str:
@@ -151,50 +163,27 @@ class ReleaseContext:
         except ValueError:
             return f"{path.parent.name}/{path.name}" if path.parent.name else path.name
 
-    def colab_source(self) -> str:
-        """The pip requirement Colab installs course_lib from.
+    def student_label(self) -> str:
+        """Where the student notebook lives, relative to the repository root."""
+        if self.student_path is not None:
+            return self.student_path
+        name = self.notebook_path.name if self.notebook_path is not None else "notebook.ipynb"
+        return f"notebooks/{name}"
 
-        The override if given, else ``[tool.course-lib] colab-install`` of
-        ``repo_root/pyproject.toml``.
+    def settings(self) -> CourseSettings:
+        """The course's Colab settings (``[tool.course-lib]``, with the override).
 
         Raises:
-            ReleaseError: if neither is available or the value is unusable.
+            ReleaseError: if the settings cannot be read or a value is unusable.
         """
-        if self.colab_install is not None:
-            return _checked_colab_source(self.colab_install, "--colab-install")
-        pyproject = self.repo_root / "pyproject.toml"
-        hint = "or pass --colab-install (colab_install=...)"
         try:
-            data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise ReleaseError(
-                f"cannot find {pyproject}, which says where Colab installs course_lib from "
-                f"([tool.course-lib] colab-install); run from the repository root {hint}."
-            ) from None
-        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
-            raise ReleaseError(f"cannot read {pyproject}: {error}; fix the file {hint}.") from None
-        value = data.get("tool", {}).get("course-lib", {}).get("colab-install")
-        if value is None:
-            raise ReleaseError(
-                f"{pyproject} has no [tool.course-lib] colab-install key; add one, e.g. "
-                f'colab-install = "course-lib @ git+https://github.com/ORG/REPO.git", {hint}.'
-            )
-        return _checked_colab_source(value, f"{pyproject} [tool.course-lib] colab-install")
+            return read_settings(self.repo_root, colab_install=self.colab_install)
+        except SettingsError as error:
+            raise ReleaseError(str(error)) from None
 
-
-def _checked_colab_source(value: object, origin: str) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise ReleaseError(
-            f"{origin} must be a non-empty string (a pip requirement), not {value!r}."
-        )
-    bad = sorted({ch for ch in value if ch in '"$`{}\\\r\n'})
-    if bad:
-        raise ReleaseError(
-            f"{origin} = {value!r} contains {' '.join(repr(ch) for ch in bad)}, which would break "
-            f'or be expanded in the `%pip install "..."` line; use a plain pip requirement '
-            f"such as 'course-lib @ git+https://github.com/ORG/REPO.git'."
-        )
-    return value.strip()
+    def colab_source(self) -> str | None:
+        """The pip requirement Colab installs course_lib from, or None when none is set."""
+        return self.settings().install_source
 
 
 Step = Callable[[nbformat.NotebookNode, ReleaseContext], None]
@@ -339,10 +328,19 @@ class ValidateMetadata(_Step):
             raise fail("nbgrader tasks are not supported; set task to false.")
 
         grade, solution, locked = record["grade"], record["solution"], record["locked"]
+        points = record.get("points")
         if grade and solution:
+            if cell.cell_type != "markdown" or points != 0 or isinstance(points, bool):
+                raise fail(
+                    "grade and solution are both true (an nbgrader manually graded answer); "
+                    "this course grades code automatically and takes that kind only for an "
+                    "ungraded written answer: a markdown cell with points 0. Otherwise split it "
+                    "into a solution cell and a test cell."
+                )
+        elif solution and cell.cell_type == "markdown":
             raise fail(
-                "grade and solution are both true (an nbgrader manually graded answer), which "
-                "this course does not support; split it into a solution cell and a test cell."
+                "a markdown solution cell must also be a grade cell (nbgrader refuses it "
+                "otherwise): for an ungraded written answer set grade to true and points to 0."
             )
         if solution and locked:
             raise fail(
@@ -358,13 +356,13 @@ class ValidateMetadata(_Step):
                 "a solution cell is marked editable=false, so students could not answer; "
                 "remove metadata.editable."
             )
-        if grade:
+        test = grade and not solution
+        if test:
             if not locked:
                 raise fail("a test cell (grade=true) must be locked; set locked to true.")
             if cell.cell_type != "code":
                 raise fail(f"a test cell must be a code cell, not {cell.cell_type}.")
-        points = record.get("points")
-        if grade:
+        if test:
             if (
                 isinstance(points, bool)
                 or not isinstance(points, int | float)
@@ -373,7 +371,7 @@ class ValidateMetadata(_Step):
             ):
                 state = "missing" if points is None else repr(points)
                 raise fail(f"a test cell needs positive points, but points is {state}; set them.")
-        elif points not in (None, 0):
+        elif points not in (None, 0) and not grade:
             raise fail(
                 f"has points={points!r} but grade is false; make it a test cell (grade=true, "
                 f"locked=true) or remove the points."
@@ -416,7 +414,7 @@ class ValidateMarkers(_Step):
                         f"remove the markers.",
                         region.begin,
                     )
-                if region.kind == "hidden" and not _is_grade(cell):
+                if region.kind == "hidden" and not (_is_grade(cell) and not _is_solution(cell)):
                     raise _cell_error(
                         ctx,
                         index,
@@ -472,8 +470,10 @@ class StripVolatileMetadata(_Step):
     ``widgets``, versions, ...). Cell level: only ``nbgrader``, ``course_lib``
     (the skip mark), ``tags``, ``editable`` and ``deletable`` (no ``execution``, ``collapsed``,
     ``scrolled``, ``ExecuteTime``, ``jupyter``, ...); nbgrader's own
-    ``checksum`` and ``cell_type`` are dropped. Locked cells get
-    ``editable: false`` and ``deletable: false``.
+    ``checksum`` and ``cell_type`` are dropped (:class:`ComputeChecksums` writes them).
+    Cells are locked in Jupyter as nbgrader's ``LockCells`` locks them: locked and test
+    cells get ``editable: false`` and ``deletable: false``, solution cells
+    ``deletable: false``.
     """
 
     def __call__(self, nb: nbformat.NotebookNode, ctx: ReleaseContext) -> None:
@@ -494,7 +494,9 @@ class StripVolatileMetadata(_Step):
             if isinstance(record, dict):
                 record.pop("checksum", None)
                 record.pop("cell_type", None)
-            if _is_locked(cell):
+            if _is_solution(cell):
+                metadata.deletable = False
+            elif _is_locked(cell) or _is_grade(cell):
                 metadata.editable = False
                 metadata.deletable = False
             cell.metadata = metadata
@@ -508,17 +510,6 @@ class MarkGenerated(_Step):
 
     def __call__(self, nb: nbformat.NotebookNode, ctx: ReleaseContext) -> None:
         nb.metadata["course_lib"] = nbformat.NotebookNode(source=ctx.source_label(), generated=True)
-
-
-def setup_cell_source(colab_install: str) -> str:
-    """The code of the set-up cell: a ``%pip install`` that only runs on Colab."""
-    return (
-        "# Set-up: on Colab this installs course_lib; elsewhere it does nothing.\n"
-        "import sys\n"
-        "\n"
-        'if "google.colab" in sys.modules:\n'
-        f'    %pip install --quiet "{colab_install}"'
-    )
 
 
 class InsertSetupCell(_Step):
@@ -560,8 +551,26 @@ class InsertSetupCell(_Step):
         nb.cells.insert(0, cell)
 
 
+class InsertColabBadge(_Step):
+    """Put an "Open in Colab" badge first when the course names its GitHub repository
+    (``[tool.course-lib] repository``); nothing otherwise. The badge opens the student
+    notebook (:meth:`ReleaseContext.student_label`) on the configured branch. A badge cell
+    already at the top (id ``colab-badge``) is replaced, so releasing is idempotent."""
+
+    def __call__(self, nb: nbformat.NotebookNode, ctx: ReleaseContext) -> None:
+        if nb.cells and nb.cells[0].get("id") == BADGE_ID:
+            del nb.cells[0]
+        source = badge_source(ctx.settings(), ctx.student_label())
+        if source is None:
+            return
+        nb.cells.insert(0, nbformat.v4.new_markdown_cell(source=source, id=BADGE_ID))
+
+
 def cell_checksum(cell: Any) -> str:
-    """The sha256 (hex) a grader recomputes to tell whether a locked cell was edited.
+    """The sha256 (hex) the grader compares to tell whether a locked cell was edited.
+
+    Not stored in the notebook (the grader recomputes it from the instructor's copy); the
+    checksum stored for nbgrader is :func:`course_lib.release.nbgrader.nbgrader_checksum`.
 
     Hashes ``cell_type + "\\n" + source`` where the source has trailing
     whitespace stripped from every line and trailing line breaks removed, so
@@ -581,13 +590,16 @@ def cell_checksum(cell: Any) -> str:
 
 
 class ComputeChecksums(_Step):
-    """Store ``metadata.nbgrader.checksum`` for every locked or test cell."""
+    """Store nbgrader's ``checksum`` and ``cell_type`` in every solution, test or locked
+    cell's record, computed as nbgrader computes them, so ``nbgrader validate`` and
+    ``nbgrader autograde`` read the student notebook as one nbgrader generated."""
 
     def __call__(self, nb: nbformat.NotebookNode, ctx: ReleaseContext) -> None:
         for cell in nb.cells:
             record = _nbgrader(cell)
-            if record is not None and (_is_locked(cell) or _is_grade(cell)):
-                record["checksum"] = cell_checksum(cell)
+            if record is not None and (_is_locked(cell) or _is_grade(cell) or _is_solution(cell)):
+                record["checksum"] = nbgrader_checksum(cell)
+                record["cell_type"] = cell.cell_type
 
 
 # The order matters:
@@ -601,10 +613,11 @@ class ComputeChecksums(_Step):
 #      its answer); independent of them otherwise.
 # 7-8. Metadata is stripped to an allow-list, then the provenance record is
 #      added (stripping first would delete it).
-# 9.   The set-up cell is inserted after validation (an old set-up cell at the
-#      top of the source is replaced, not flagged or duplicated) and is built
-#      with final metadata, so nothing after it needs to clean it.
-# 10.  Checksums last: any earlier step may change a locked cell's text or add
+# 9-10. The set-up cell, then the badge above it, are inserted after validation
+#      (an old set-up or badge cell at the top of the source is replaced, not
+#      flagged or duplicated) and are built with final metadata, so nothing after
+#      them needs to clean them.
+# 11.  Checksums last: any earlier step may change a locked cell's text or add
 #      a locked cell, and a checksum of a text that later changes is useless.
 STEPS: tuple[Step, ...] = (
     ValidateMetadata(),
@@ -616,5 +629,6 @@ STEPS: tuple[Step, ...] = (
     StripVolatileMetadata(),
     MarkGenerated(),
     InsertSetupCell(),
+    InsertColabBadge(),
     ComputeChecksums(),
 )

@@ -11,13 +11,13 @@ import pytest
 from course_lib.release import (
     ReleaseContext,
     ReleaseError,
-    cell_checksum,
     check_course,
     release_course,
     release_notebook,
     write_notebook,
 )
 from course_lib.release.markers import FORBIDDEN_WORDS
+from course_lib.release.nbgrader import nbgrader_checksum
 from course_lib.release.pipeline import is_generated, notebook_text
 
 
@@ -37,9 +37,7 @@ def test_release_notebook_student_version(course):
         ("c3", "code", "def double(x):\n    # YOUR CODE HERE\n    raise NotImplementedError()"),
         ("c4", "code", "assert double(1) == 2"),
     ]
-    assert '%pip install --quiet "course-lib @ git+https://example.org/course.git"' in (
-        nb.cells[0].source
-    )
+    assert 'else "course-lib @ git+https://example.org/course.git"' in nb.cells[0].source
     assert nb.metadata == {
         "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
         "language_info": {"name": "python"},
@@ -48,9 +46,12 @@ def test_release_notebook_student_version(course):
     assert (nb.nbformat, nb.nbformat_minor) == (4, 5)
     for cell in nb.cells:
         record = cell.metadata.get("nbgrader", {})
+        if record:
+            assert record["checksum"] == nbgrader_checksum(cell)
         if record.get("locked"):
-            assert record["checksum"] == cell_checksum(cell)
             assert cell.metadata.editable is False and cell.metadata.deletable is False
+        if record.get("solution"):
+            assert cell.metadata.deletable is False and "editable" not in cell.metadata
 
 
 def test_release_notebook_does_not_change_the_source_file(course):
@@ -63,7 +64,7 @@ def test_release_notebook_does_not_change_the_source_file(course):
 def test_release_notebook_with_an_explicit_context(course, tmp_path):
     ctx = ReleaseContext(repo_root=tmp_path, colab_install="other-source==2.0")
     nb = release_notebook(course.solutions / "01_demo.ipynb", ctx)
-    assert nb.cells[0].source.endswith('%pip install --quiet "other-source==2.0"')
+    assert 'else "other-source==2.0"' in nb.cells[0].source
     assert nb.metadata.course_lib.source == "repo/solutions/01_demo.ipynb"
 
 
@@ -200,13 +201,14 @@ def test_release_course_errors(course, tmp_path):
         release_course(course.solutions, course.solutions)
 
 
-def test_release_course_without_pyproject_asks_for_colab_install(tmp_path, nbf):
+def test_release_course_without_a_colab_source_writes_the_upload_cell(tmp_path, nbf):
     solutions = tmp_path / "solutions"
     solutions.mkdir()
     nbformat.write(nbf.notebook(nbf.free("x")), solutions / "a.ipynb")
     (tmp_path / "pyproject.toml").write_text("[project]\nname = 'x'\n", encoding="utf-8")
-    with pytest.raises(ReleaseError, match=r"no \[tool\.course-lib\] colab-install key"):
-        release_course(solutions, tmp_path / "notebooks")
+    assert release_course(solutions, tmp_path / "notebooks") == [tmp_path / "notebooks" / "a.ipynb"]
+    setup = nbformat.read(tmp_path / "notebooks" / "a.ipynb", as_version=4).cells[0]
+    assert "else None  # this course names no install source" in setup.source
     assert release_course(solutions, tmp_path / "notebooks", colab_install="pkg") == [
         tmp_path / "notebooks" / "a.ipynb"
     ]

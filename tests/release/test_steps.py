@@ -11,6 +11,7 @@ import nbformat
 import pytest
 
 from course_lib.release import STEPS, ReleaseContext, ReleaseError, cell_checksum
+from course_lib.release.nbgrader import nbgrader_checksum
 from course_lib.release.steps import (
     ClearOutputs,
     ClearSolutions,
@@ -38,6 +39,7 @@ def test_steps_order():
         "StripVolatileMetadata",
         "MarkGenerated",
         "InsertSetupCell",
+        "InsertColabBadge",
         "ComputeChecksums",
     ]
     assert repr(STEPS[0]) == "ValidateMetadata()"
@@ -65,12 +67,11 @@ def test_colab_source_comes_from_pyproject(tmp_path):
     assert ReleaseContext(tmp_path, colab_install="other==1.0").colab_source() == "other==1.0"
 
 
-def test_colab_source_missing_pyproject_or_key(tmp_path):
-    with pytest.raises(ReleaseError, match=r"cannot find .*pyproject\.toml.*--colab-install"):
-        ReleaseContext(tmp_path).colab_source()
+def test_colab_source_missing_pyproject_or_key_is_none(tmp_path):
+    assert ReleaseContext(tmp_path).colab_source() is None
     (tmp_path / "pyproject.toml").write_text("[project]\nname = 'x'\n", encoding="utf-8")
-    with pytest.raises(ReleaseError, match=r"has no \[tool\.course-lib\] colab-install key"):
-        ReleaseContext(tmp_path).colab_source()
+    assert ReleaseContext(tmp_path).colab_source() is None
+    assert ReleaseContext(tmp_path, colab_install="pkg==1").colab_source() == "pkg==1"
     (tmp_path / "pyproject.toml").write_text("[project\n", encoding="utf-8")
     with pytest.raises(ReleaseError, match=r"cannot read .*pyproject\.toml"):
         ReleaseContext(tmp_path).colab_source()
@@ -370,20 +371,17 @@ def test_mark_generated(nbf, ctx):
 # --------------------------------------------------------------------------- InsertSetupCell
 
 
-def expected_setup(source: str) -> str:
-    return (
-        "# Set-up: on Colab this installs course_lib; elsewhere it does nothing.\n"
-        "import sys\n"
-        "\n"
-        'if "google.colab" in sys.modules:\n'
-        f'    %pip install --quiet "{source}"'
-    )
+def expected_setup(source: str | None) -> str:
+    return setup_cell_source(source)
 
 
-def test_setup_cell_source():
-    assert setup_cell_source("pkg @ git+https://h/r.git") == expected_setup(
-        "pkg @ git+https://h/r.git"
-    )
+def test_setup_cell_source_names_the_source():
+    source = setup_cell_source("pkg @ git+https://h/r.git")
+    assert 'else "pkg @ git+https://h/r.git"' in source
+    assert 'if "google.colab" in sys.modules:\n    _install_course_lib()' in source
+    compile(source, "setup", "exec")  # plain Python: no magics
+    assert "else None" in setup_cell_source(None)
+    compile(setup_cell_source(None), "setup", "exec")
 
 
 def test_insert_setup_cell_first(nbf, ctx):
@@ -427,7 +425,7 @@ def test_insert_setup_cell_reads_pyproject(nbf, tmp_path):
     )
     nb = nbf.notebook()
     InsertSetupCell()(nb, ReleaseContext(tmp_path))
-    assert nb.cells[0].source.endswith('%pip install --quiet "from-pyproject"')
+    assert nb.cells[0].source == expected_setup("from-pyproject")
 
 
 def test_insert_setup_cell_avoids_an_id_clash(nbf, ctx):
@@ -453,7 +451,7 @@ def test_cell_checksum_canonical_form():
     assert cell_checksum({"cell_type": "code", "source": "x = 1\n\n\ty = 2"}) != expected
 
 
-def test_compute_checksums_on_locked_and_grade_cells_only(nbf, ctx):
+def test_compute_checksums_as_nbgrader_on_solution_test_and_locked_cells(nbf, ctx):
     nb = nbf.notebook(
         nbf.given("import os  "),
         nbf.test("assert True", grade_id="t"),
@@ -462,11 +460,25 @@ def test_compute_checksums_on_locked_and_grade_cells_only(nbf, ctx):
         nbf.cell("z = 3", nbgrader=nbf.record("plain")),
     )
     ComputeChecksums()(nb, ctx)
-    assert nb.cells[0].metadata.nbgrader.checksum == _sha("code\nimport os")
-    assert nb.cells[1].metadata.nbgrader.checksum == _sha("code\nassert True")
-    assert "checksum" not in nb.cells[2].metadata.nbgrader
+    for cell in nb.cells[:3]:
+        record = cell.metadata.nbgrader
+        assert record.checksum == nbgrader_checksum(cell) and len(record.checksum) == 32
+        assert record.cell_type == "code"
     assert "nbgrader" not in nb.cells[3].metadata
     assert "checksum" not in nb.cells[4].metadata.nbgrader
+
+
+def test_nbgrader_checksum_covers_source_kind_grade_id_and_points(nbf):
+    base = nbf.test("assert True", grade_id="t", points=2)
+    variants = [
+        nbf.test("assert  True", grade_id="t", points=2),
+        nbf.test("assert True", grade_id="u", points=2),
+        nbf.test("assert True", grade_id="t", points=3),
+        nbf.given("assert True", grade_id="t"),
+    ]
+    assert len({nbgrader_checksum(c) for c in [base, *variants]}) == 5
+    again = nbf.test("assert True", grade_id="t", points=2.0)
+    assert nbgrader_checksum(again) == nbgrader_checksum(base)
 
 
 # --------------------------------------------------------------------------- all steps together
@@ -491,7 +503,7 @@ def test_all_steps_on_a_small_notebook(nbf, ctx):
         ("s", "def f(x):\n    # YOUR CODE HERE\n    raise NotImplementedError()"),
         ("t", "assert f(1) == 2"),
     ]
-    assert nb.cells[3].metadata.nbgrader.checksum == _sha("code\nassert f(1) == 2")
+    assert nb.cells[3].metadata.nbgrader.checksum == nbgrader_checksum(nb.cells[3])
     assert nb.metadata.course_lib == {"source": "solutions/demo.ipynb", "generated": True}
 
 
