@@ -117,11 +117,13 @@ def test_the_cli_names_the_extra_to_install(argv, blocked, extra, tmp_path):
     assert "Traceback" not in result.stderr
 
 
-def _requirements(names: list[str]) -> dict[str, Requirement]:
+def _requirements(names: list[str], environment: dict[str, str] | None = None):
+    """The requirements that apply to ``environment`` (default: this interpreter's)."""
     out = {}
     for text in names:
         req = Requirement(text)
-        out[canonicalize_name(req.name)] = req
+        if req.marker is None or req.marker.evaluate(environment):
+            out[canonicalize_name(req.name)] = req
     return out
 
 
@@ -153,6 +155,7 @@ def test_the_base_install_is_what_a_student_kernel_imports():
         "torch",
         "numpy",
         "gymnasium",
+        "pygame",
         "matplotlib",
         "ipywidgets",
         "imageio",
@@ -181,7 +184,10 @@ def test_colabs_pins_satisfy_the_base_install():
     """Installing course-lib on Colab changes none of Colab's packages: each base dependency
     Colab has is already in range (torch is the local CPU build, as in the Colab test)."""
     pins = _pins(COLAB)
-    for name, req in BASE.items():
+    colab_python = {"python_version": "3.13", "python_full_version": "3.13.15"}
+    colab_base = _requirements(PYPROJECT["project"]["dependencies"], colab_python)
+    assert "pygame" in colab_base and "pygame-ce" not in colab_base
+    for name, req in colab_base.items():
         assert name in pins, f"{name} is not in {COLAB.name}"
         assert req.specifier.contains(pins[name], prereleases=True), (
             f"Colab has {name}=={pins[name]}, outside course-lib's {req.specifier}"
