@@ -418,17 +418,124 @@ def _add_export_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--gradebook", type=Path, default=Path(_DEFAULT_GRADEBOOK))
     parser.add_argument("--out", type=Path, default=Path("grading/export"))
+    parser.add_argument(
+        "--roster",
+        type=Path,
+        default=None,
+        help="CSV from the LMS with a 'folder' column (the submitted/ folder name) and identity "
+        "columns (email, student_id, name, ...) to write beside each student",
+    )
+    parser.add_argument(
+        "--solutions",
+        type=Path,
+        default=Path(_DEFAULT_SOURCE),
+        help="instructor notebooks, to tell which tests are hidden (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--hidden-visibility",
+        default="after_published",
+        choices=("hidden", "after_due_date", "after_published", "visible"),
+        help="Gradescope visibility of tests holding hidden tests (default: %(default)s)",
+    )
     parser.set_defaults(run=_run_export)
 
 
 def _run_export(args: argparse.Namespace) -> int:
-    from course_lib.grading.export import export_csv, export_gradescope
+    from course_lib.grading.export import RosterError, export_csv, export_gradescope, read_roster
     from course_lib.grading.gradebook import Gradebook
 
+    try:
+        roster = read_roster(args.roster) if args.roster is not None else None
+    except RosterError as error:
+        print(f"{PROG} export: error: {error}", file=sys.stderr)
+        return EXIT_ERROR
+    solutions = args.solutions if args.solutions.is_dir() else None
     with Gradebook(_existing(args.gradebook)) as book:
-        csv_path = export_csv(book, args.out / "grades.csv")
-        files = export_gradescope(book, args.out / "gradescope")
-    print(f"wrote {csv_path} and {len(files)} Gradescope results in {args.out / 'gradescope'}")
+        exported = export_csv(book, args.out / "grades.csv", roster=roster)
+        files = export_gradescope(
+            book,
+            args.out / "gradescope",
+            solutions=solutions,
+            hidden_visibility=args.hidden_visibility,
+        )
+    print(f"wrote {exported.path} and {len(files)} Gradescope results in {args.out / 'gradescope'}")
+    if roster is not None:
+        if exported.not_in_roster:
+            print(
+                f"not in {args.roster} ({len(exported.not_in_roster)}, kept with empty identity "
+                f"columns): {', '.join(exported.not_in_roster)}"
+            )
+        if exported.without_submission:
+            print(
+                f"in {args.roster} but never submitted ({len(exported.without_submission)}, "
+                f"written as missing): {', '.join(exported.without_submission)}"
+            )
+    return EXIT_OK
+
+
+# --------------------------------------------------------------------------- gradescope
+
+
+def _add_gradescope_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "gradescope",
+        help="write a Gradescope autograder zip for one assignment",
+        description=(
+            "Write OUT/<assignment>_autograder.zip: setup.sh and run_autograder, the instructor "
+            "notebook and the course's wheel. On Gradescope it installs the course, grades "
+            "/autograder/submission/*.ipynb with the sandboxed grader and writes "
+            "/autograder/results/results.json."
+        ),
+    )
+    parser.add_argument("assignment", help="a notebook of --solutions, e.g. 02_a2c")
+    parser.add_argument("--out", type=Path, required=True, help="folder for the zip")
+    parser.add_argument("--solutions", type=Path, default=Path(_DEFAULT_SOURCE))
+    parser.add_argument(
+        "--hidden-visibility",
+        default="after_published",
+        choices=("hidden", "after_due_date", "after_published", "visible"),
+        help="when students see the tests that hold hidden tests (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--wheel", type=Path, default=None, help="the course wheel (default: built now)"
+    )
+    parser.add_argument("--seed", type=int, default=None, help="grading seed (default: drawn now)")
+    parser.add_argument("--memory-mb", type=int, default=3072)
+    parser.add_argument("--fast", action="store_true", help="tiny training budgets (to try it out)")
+    parser.set_defaults(run=_run_gradescope)
+
+
+def _run_gradescope(args: argparse.Namespace) -> int:
+    from course_lib.grading.gradescope import build_autograder
+    from course_lib.release.colab import SettingsError, build_wheel
+    from course_lib.release.pipeline import find_repo_root
+
+    with tempfile.TemporaryDirectory() as scratch:
+        wheel = args.wheel
+        if wheel is None:
+            try:
+                wheel = build_wheel(find_repo_root(args.solutions), Path(scratch))
+            except SettingsError as error:
+                print(f"{PROG} gradescope: error: {error}", file=sys.stderr)
+                return EXIT_ERROR
+        try:
+            path = build_autograder(
+                args.assignment,
+                args.solutions,
+                args.out,
+                wheel=wheel,
+                hidden_visibility=args.hidden_visibility,
+                seed=args.seed,
+                fast=args.fast,
+                memory_mb=args.memory_mb,
+            )
+        except (FileNotFoundError, ValueError) as error:
+            print(f"{PROG} gradescope: error: {error}", file=sys.stderr)
+            return EXIT_ERROR
+    print(
+        f"wrote {path}: upload it as the autograder of a Gradescope programming assignment "
+        f"(Ubuntu 22.04; raise memory to 4 GB or more); students submit {args.assignment}.ipynb"
+    )
     return EXIT_OK
 
 
@@ -482,6 +589,7 @@ _SUBCOMMANDS: tuple[Callable[[argparse._SubParsersAction], None], ...] = (
     _add_sample_parser,
     _add_grade_parser,
     _add_export_parser,
+    _add_gradescope_parser,
     _add_feedback_parser,
 )
 

@@ -360,6 +360,8 @@ def test_other_submissions_cannot_be_written(settings, tmp_path):
 
 
 def test_feedback_and_exports_show_hidden_tests_by_score_only(settings, tmp_path):
+    """The feedback page shows hidden tests by score; Gradescope's results show the grader's
+    verdict, once published (after_published), never the hidden tests' code."""
     from course_lib.grading.export import export_csv, export_gradescope
     from course_lib.grading.feedback import write_feedback
 
@@ -369,8 +371,8 @@ def test_feedback_and_exports_show_hidden_tests_by_score_only(settings, tmp_path
     with Gradebook(tmp_path / "book.sqlite") as book:
         book.record(rec)
         (page,) = write_feedback(book, tmp_path / "feedback")
-        csv_path = export_csv(book, tmp_path / "grades.csv")
-        (gradescope,) = export_gradescope(book, tmp_path / "gs")
+        csv_path = export_csv(book, tmp_path / "grades.csv").path
+        (gradescope,) = export_gradescope(book, tmp_path / "gs", solutions=SOLUTIONS)
     text = page.read_text()
     assert "Score: 2 / 3" in text
     for secret in ("probe_", "HIDDEN", "grader_seed", *hidden_messages):
@@ -382,11 +384,15 @@ def test_feedback_and_exports_show_hidden_tests_by_score_only(settings, tmp_path
     )
     assert row.startswith("s,2.0,3.0,graded,2.0,0.0")
     result = json.loads(gradescope.read_text())
-    assert result["score"] == 2.0
-    assert [(t["name"], t["score"], t["max_score"]) for t in result["tests"]] == [
-        ("test_run_episode", 2.0, 2.0),
-        ("test_td_target", 0.0, 1.0),
+    assert result["score"] == 2.0 and result["max_score"] == 3.0
+    assert [(t["name"], t["score"], t["max_score"], t["visibility"]) for t in result["tests"]] == [
+        ("test_run_episode", 2.0, 2.0, "after_published"),
+        ("test_td_target", 0.0, 1.0, "after_published"),
     ]
+    td = result["tests"][1]
+    assert td["status"] == "failed" and hidden_messages[1] in td["output"]
+    for secret in ("probe_", "HIDDEN", "grader_seed", "cl.observe"):
+        assert secret not in json.dumps(result)
 
 
 @pytest.mark.slow
