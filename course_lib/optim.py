@@ -7,9 +7,9 @@ three times the kernel for a 64x64 network: ~180 µs of a ~3 ms DDPG update on a
 fused kernel with the same state, so its updates equal ``torch.optim.Adam(fused=True)``'s
 bit for bit (``tests/test_optim.py`` checks it), and its ``state_dict`` loads into either.
 
-The fused kernel (``torch._fused_adam_``) is private to torch. Where a torch build lacks it,
-:class:`Adam` steps as ``torch.optim.Adam(fused=True)`` itself does: the same updates, without
-the lighter bookkeeping.
+The fused kernel (``torch._fused_adam_``) is private to torch, and ``torch.optim.Adam(fused=True)``
+needs it too. Where a torch build lacks it, :class:`Adam` is ``torch.optim.Adam(foreach=True)``:
+the same algorithm (its updates may differ in the last bits), without the lighter bookkeeping.
 
     >>> import torch
     >>> net = torch.nn.Linear(3, 1)
@@ -34,6 +34,13 @@ __all__ = ["Adam"]
 # The private kernels the light step calls; None where this torch build does not have them.
 _fused_adam = getattr(torch, "_fused_adam_", None)
 _foreach_add = getattr(torch, "_foreach_add_", None)
+
+
+def _has_kernel() -> bool:
+    """Whether this torch build has the private kernels the light step calls."""
+    return _fused_adam is not None and _foreach_add is not None
+
+
 # torch.optim.Adam's own step, without the hook-running wrapper torch.optim may have put around
 # it (this class runs the hooks itself) and without its grad-mode decorator (the step runs
 # under torch.no_grad, which is what that decorator sets for a non-differentiable Adam).
@@ -73,8 +80,9 @@ class Adam(torch.optim.Adam):
             eps=eps,
             weight_decay=weight_decay,
             maximize=maximize,
-            fused=True,
+            **({"fused": True} if _has_kernel() else {"foreach": True}),
         )
+        self._light = _has_kernel()
         self._lists: list[tuple[list, list, list, list]] | None = None
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
@@ -151,8 +159,8 @@ class Adam(torch.optim.Adam):
                 p.grad = None
 
     def _step(self) -> None:
-        if _fused_adam is None or _foreach_add is None:
-            _torch_adam_step(self)  # torch.optim.Adam(fused=True)'s step: the same updates
+        if not self._light:
+            _torch_adam_step(self)  # torch.optim.Adam(foreach=True)'s own step
             return
         if self._lists is None:
             self._lists = self._group_lists()

@@ -15,10 +15,13 @@ from course_lib.optim import Adam
 @pytest.fixture(params=["private kernel", "without the private kernel"])
 def kernel(request, monkeypatch):
     """Every test runs twice: with torch's private fused kernel, and as on a torch build
-    that lacks it (the step falls back to torch.optim.Adam(fused=True)'s own)."""
+    that lacks it (torch's own fused Adam then cannot run either; course_lib's Adam is
+    torch.optim.Adam(foreach=True)). Returns what torch.optim.Adam to compare with."""
     if request.param == "without the private kernel":
         monkeypatch.setattr(optim, "_fused_adam", None)
-    return request.param
+        monkeypatch.delattr(torch, "_fused_adam_")
+        return {"foreach": True}
+    return {"fused": True}
 
 
 def _net() -> torch.nn.Module:
@@ -73,7 +76,7 @@ def test_updates_equal_torch_fused_adam_bit_for_bit(kwargs, frozen_until, schedu
     )
     _train(
         theirs,
-        torch.optim.Adam(theirs.parameters(), fused=True, **kwargs),
+        torch.optim.Adam(theirs.parameters(), **kernel, **kwargs),
         25,
         frozen_until=frozen_until,
         schedule=schedule,
@@ -92,7 +95,7 @@ def test_parameter_groups_keep_their_own_lr(kernel):
         ]
 
     _train(ours, Adam(groups(ours), lr=1e-3), 10)
-    _train(theirs, torch.optim.Adam(groups(theirs), lr=1e-3, fused=True), 10)
+    _train(theirs, torch.optim.Adam(groups(theirs), lr=1e-3, **kernel), 10)
     for a, b in zip(ours.parameters(), theirs.parameters(), strict=True):
         assert torch.equal(a, b)
 
@@ -103,7 +106,7 @@ def test_state_dict_goes_both_ways_with_torch_adam(kernel):
     optimizer = Adam(net.parameters(), lr=1e-3)
     _train(net, optimizer, 10)
     twin = copy.deepcopy(net)
-    theirs = torch.optim.Adam(twin.parameters(), lr=1e-3, fused=True)
+    theirs = torch.optim.Adam(twin.parameters(), lr=1e-3, **kernel)
     # a deep copy: a loaded optimizer may share the saved step tensors
     theirs.load_state_dict(copy.deepcopy(optimizer.state_dict()))
     _train(net, optimizer, 10)
@@ -167,8 +170,9 @@ def test_zero_grad_drops_or_zeroes_the_gradients():
 
 
 def test_the_fallback_runs_torch_adams_step(monkeypatch):
-    """Without the private kernel the step is torch.optim.Adam's (not the light one)."""
+    """Without the private kernel the step is torch.optim.Adam's foreach one."""
     monkeypatch.setattr(optim, "_fused_adam", None)
+    monkeypatch.delattr(torch, "_fused_adam_")
     calls = []
     original = optim._torch_adam_step
     monkeypatch.setattr(optim, "_torch_adam_step", lambda opt: calls.append(opt) or original(opt))
@@ -177,4 +181,5 @@ def test_the_fallback_runs_torch_adams_step(monkeypatch):
     net(torch.ones(1, 4)).sum().backward()
     optimizer.step()
     assert calls == [optimizer]
+    assert optimizer.param_groups[0]["foreach"] and not optimizer.param_groups[0]["fused"]
     assert optimizer._lists is None  # the light step's state lists were never built

@@ -4,6 +4,7 @@ roster), Gradescope's results.json per submission."""
 from __future__ import annotations
 
 import csv
+import io
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,7 +47,12 @@ def read_roster(path: Path) -> Roster:
         text = path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
         raise RosterError(f"no roster at {path}; give the CSV exported from the LMS.") from None
-    rows = list(csv.reader(text.splitlines()))
+    except UnicodeDecodeError:
+        raise RosterError(
+            f"{path} is not UTF-8 text; export the roster from the LMS (or save it from a "
+            f"spreadsheet) as CSV UTF-8."
+        ) from None
+    rows = list(csv.reader(io.StringIO(text, newline="")))
     if not rows or not any(cell.strip() for cell in rows[0]):
         raise RosterError(
             f"{path} is empty; its first line must be a header such as "

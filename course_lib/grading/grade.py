@@ -87,6 +87,16 @@ class GradeSettings:
     policy_episodes: int | None = None
     """Episodes per policy evaluation; None: each criterion's own count."""
     require_sandbox: bool = False
+    judge_seed: int | None = None
+    """Seed of what the grader does outside the kernel (its evaluation episodes, network
+    probes, animations); None: ``seed``. The kernel knows ``seed`` (its probes need it), so
+    where a student can resubmit after reading it, a per-submission ``judge_seed`` keeps the
+    evaluation episodes unknown (the Gradescope autograder draws one per submission)."""
+
+    @property
+    def outside_seed(self) -> int:
+        """The seed of the grader's own episodes and probes."""
+        return self.seed if self.judge_seed is None else self.judge_seed
 
 
 def _package_dir() -> Path:
@@ -188,7 +198,7 @@ def _program_job(
             "type": "network",
             "kind": NETWORK_OBSERVATIONS[name],
             "data": student,
-            "seed": settings.seed,
+            "seed": settings.outside_seed,
         }
     criteria = POLICY_CRITERIA.get(assignment, {})
     if name in criteria:
@@ -201,7 +211,7 @@ def _program_job(
             "env_id": env_id,
             "threshold": threshold,
             "n_episodes": settings.policy_episodes or n_episodes,
-            "seed": settings.seed,
+            "seed": settings.outside_seed,
         }
     return None
 
@@ -419,7 +429,12 @@ def _gif_jobs(
             policy = names.get(name)
             if not (policy and isinstance(policy[-1], dict)):
                 continue
-            job = {"type": "gif", "data": policy[-1], "env_id": env_id, "seed": settings.seed}
+            job = {
+                "type": "gif",
+                "data": policy[-1],
+                "env_id": env_id,
+                "seed": settings.outside_seed,
+            }
             jobs.append((f"agent{name.removeprefix('trained_policy')}.gif", job))
     return jobs
 

@@ -19,7 +19,9 @@ moved for testing: ``AUTOGRADER_ROOT`` and ``COURSE_LIB_PYTHON``.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
+import math
 import os
 import secrets
 import tempfile
@@ -33,6 +35,7 @@ __all__ = [
     "VISIBILITIES",
     "AutograderConfig",
     "build_autograder",
+    "judge_seed",
     "prepare",
     "results_json",
     "run",
@@ -49,7 +52,9 @@ class AutograderConfig:
 
     Attributes:
         assignment: the notebook's name (``02_a2c``); the submission is ``<assignment>.ipynb``.
-        seed: the grading seed, drawn once when the zip is built (never shown to students).
+        seed: the grading seed, drawn once when the zip is built. The kernel knows it (the
+            hidden probes draw their inputs from it); the grader's own evaluation episodes
+            use :func:`judge_seed`, one per submission, which the kernel never sees.
         hidden_visibility: when students see the tests that hold hidden tests.
         memory_mb, cell_timeout_s, notebook_timeout_s: the sandbox's limits.
         fast: tiny training budgets (smoke tests of the autograder only).
@@ -107,6 +112,11 @@ def results_json(
             if record.get("grade") and not record.get("solution"):
                 if _has_hidden_tests(cell):
                     hidden.add(record["grade_id"])
+
+    def points(value: float) -> float:  # results.json is strict JSON: no NaN or infinity
+        value = float(value)
+        return value if math.isfinite(value) else 0.0
+
     tests = []
     for number, t in enumerate(rec.tests, start=1):
         passed = t.status == "passed" and t.score >= t.max_score
@@ -119,8 +129,8 @@ def results_json(
         test = {
             "name": t.grade_id,
             "number": str(number),
-            "score": float(t.score),
-            "max_score": float(t.max_score),
+            "score": points(t.score),
+            "max_score": points(t.max_score),
             "status": "passed" if passed else "failed",
             "output": "\n".join(lines),
             "output_format": "text",
@@ -140,9 +150,9 @@ def results_json(
             "notebook ran under resource limits only."
         )
     return {
-        "score": float(rec.score),
-        "max_score": float(rec.max_score),
-        "execution_time": round(float(rec.total_seconds), 1),
+        "score": points(rec.score),
+        "max_score": points(rec.max_score),
+        "execution_time": round(points(rec.total_seconds), 1),
         "output": "\n".join(notes) if notes else f"Graded {rec.assignment}.",
         "output_format": "text",
         "stdout_visibility": "hidden",
@@ -195,6 +205,10 @@ _RUN_AUTOGRADER = r"""#!/usr/bin/env bash
 # results/results.json, also when grading fails.
 ROOT=${AUTOGRADER_ROOT:-/autograder}
 PYTHON=${COURSE_LIB_PYTHON:-/autograder/venv/bin/python}
+# Only root reads source/ (the instructor's notebook, the seed, the reference) and writes
+# results/: where bubblewrap cannot run, the student's kernel runs as an unprivileged uid.
+mkdir -p "$ROOT/results"
+chmod 700 "$ROOT/source" "$ROOT/results" 2>/dev/null || true
 exec "$PYTHON" -m course_lib.grading.gradescope run --root "$ROOT"
 """
 
@@ -295,10 +309,21 @@ def _config(root: Path) -> AutograderConfig:
     return AutograderConfig(**data)
 
 
-def _settings(root: Path, config: AutograderConfig) -> Any:
+def judge_seed(seed: int, submission: object) -> int:
+    """The seed of the grader's own episodes for one submission: drawn from the autograder's
+    secret seed and the submission's id, so it differs between submissions (a student who
+    reads the kernel's seed and resubmits still meets unknown evaluation episodes), and is
+    the same when Gradescope re-runs one submission."""
+    digest = hashlib.sha256(f"{seed}:{submission}".encode()).digest()
+    return int.from_bytes(digest[:4], "big") % 2**31
+
+
+def _settings(root: Path, config: AutograderConfig, submission: object = None) -> Any:
     from course_lib.grading.grade import GradeSettings
     from course_lib.grading.sandbox import Limits
 
+    if submission is None:
+        submission = secrets.token_hex(8)  # no id from Gradescope: a fresh draw
     return GradeSettings(
         solutions=root / "source" / "solutions",
         seed=config.seed,
@@ -310,6 +335,7 @@ def _settings(root: Path, config: AutograderConfig) -> Any:
             notebook_timeout_s=config.notebook_timeout_s,
         ),
         fast=config.fast,
+        judge_seed=judge_seed(config.seed, submission),
     )
 
 
@@ -339,12 +365,34 @@ def _submitter(root: Path) -> dict[str, Any] | None:
     return {"users": people, "submission_id": meta.get("id")}
 
 
+def _submitted_notebooks(folder: Path) -> list[Path]:
+    """The notebooks under ``folder``: regular files reached without a symbolic link (a link
+    could point at the instructor's notebook), leaving out Jupyter's checkpoints and the
+    ``__MACOSX``/``._*`` copies a Mac's zip adds."""
+    found = []
+    base = folder.resolve()
+    for path in folder.rglob("*.ipynb"):
+        relative = path.relative_to(folder)
+        if ".ipynb_checkpoints" in relative.parts or "__MACOSX" in relative.parts:
+            continue
+        if path.name.startswith("._"):
+            continue
+        chain = [folder / Path(*relative.parts[: i + 1]) for i in range(len(relative.parts))]
+        if any(step.is_symlink() for step in chain) or not path.resolve().is_relative_to(base):
+            continue
+        if path.is_file():
+            found.append(path)
+    return sorted(found)
+
+
 def _pick_notebook(folder: Path, assignment: str) -> tuple[Path | None, str | None]:
     """The submitted notebook, or why there is none."""
+    found = _submitted_notebooks(folder)
     wanted = folder / f"{assignment}.ipynb"
-    if wanted.is_file():
+    if wanted in found:
         return wanted, None
-    found = sorted(p for p in folder.rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)
+    if wanted.is_symlink():
+        return None, f"{wanted.name} is a symbolic link, not a notebook: upload the file itself."
     if len(found) == 1:
         return found[0], None
     if not found:
@@ -383,11 +431,10 @@ def run(root: Path) -> dict[str, Any]:
         if notebook is None:
             results = _error_results(problem or "", started)
         else:
-            settings = _settings(root, config)
             student = _submitter(root)
-            key = "gradescope"
-            if student and student.get("submission_id") is not None:
-                key = f"gradescope-{student['submission_id']}"
+            submission = student.get("submission_id") if student else None
+            settings = _settings(root, config, submission)
+            key = "gradescope" if submission is None else f"gradescope-{submission}"
             rec = grade_one(key, config.assignment, notebook, settings)
             source = nbformat.read(settings.solutions / f"{config.assignment}.ipynb", as_version=4)
             results = results_json(
@@ -399,7 +446,7 @@ def run(root: Path) -> dict[str, Any]:
             f"notebook's fault: tell the course staff.",
             started,
         )
-    text = json.dumps(results, indent=2)
+    text = json.dumps(results, indent=2, allow_nan=False)
     partial = out.with_name(".results.json.partial")
     partial.write_text(text)
     os.replace(partial, out)

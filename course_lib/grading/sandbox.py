@@ -311,6 +311,21 @@ def _mapped_ids(map_file: str) -> list[tuple[int, int]]:
     return ranges
 
 
+def _open_to_others(path: Path) -> bool:
+    """Whether any user can reach ``path`` (every folder above it searchable by others) and
+    read it (and list it, for a folder)."""
+    path = Path(path).resolve()
+    try:
+        for folder in path.parents:
+            if not folder.stat().st_mode & 0o001:
+                return False
+        mode = path.stat().st_mode
+    except OSError:
+        return False
+    wanted = 0o005 if path.is_dir() else 0o004
+    return mode & wanted == wanted
+
+
 def _pick_sandbox_uid() -> int:
     """A random uid (also used as gid) that no account uses, mapped in this namespace."""
     taken = {0, 65534}
@@ -792,16 +807,41 @@ class SandboxKernel:
         )
         if self.require_sandbox:
             raise SandboxError(message)
+        uid = self._fallback_uid()
+        who = (
+            f"as the unprivileged uid {uid}, so it cannot read files only root may read"
+            if uid is not None
+            else "as the grader's own user, so it can read the grader's files"
+        )
         warnings.warn(
-            "RUNNING STUDENT CODE WITHOUT A SANDBOX: " + message + " The kernel can read "
-            "the grader's files and use the network; only resource limits apply.",
+            "RUNNING STUDENT CODE WITHOUT A SANDBOX: " + message + f" The kernel runs {who}, "
+            "and can use the network; only resource limits apply.",
             SandboxUnavailableWarning,
             stacklevel=3,
         )
         env[_TOKEN_VAR] = self._token
-        return _Plan(False, env, None)
+        return _Plan(False, env, uid)
+
+    def _fallback_uid(self) -> int | None:
+        """Without bubblewrap, a root grader still drops the kernel to a private uid when
+        that uid can run the interpreter and read the bound folders (e.g. a venv outside
+        /root, as in a Gradescope container); None: it cannot, the kernel runs as the
+        grader."""
+        if not _is_root() or not shutil.which("setpriv", path="/usr/bin:/bin:/usr/sbin:/sbin"):
+            return None
+        needed = [*_interpreter_paths(), *self.extra_ro_binds]
+        if not all(_open_to_others(path) for path in needed):
+            return None
+        if not all(folder.stat().st_mode & 0o001 for folder in self.workdir.parents):
+            return None  # the uid could not enter its own work directory
+        try:
+            return _pick_sandbox_uid()
+        except SandboxError:
+            return None
 
     def _fallback_nproc(self) -> int | None:
+        if self.uid is not None:
+            return self.limits.max_processes  # a fresh uid owns no other process
         if _is_root():
             return None  # root ignores RLIMIT_NPROC; the watchdog counts instead
         uid = os.getuid()
@@ -857,6 +897,11 @@ class SandboxKernel:
             launch_env = {"PATH": os.environ.get("PATH", os.defpath), "LANG": "C.UTF-8"}
         else:
             self.argv = _rlimit_prefix(self.limits, self._fallback_nproc()) + command
+            if self.uid is not None:
+                setpriv = shutil.which("setpriv", path="/usr/bin:/bin:/usr/sbin:/sbin")
+                drop = [str(setpriv), "--reuid", str(self.uid), "--regid", str(self.uid)]
+                drop += ["--clear-groups", "--inh-caps=-all", "--bounding-set=-all", "--"]
+                self.argv = drop + self.argv
             launch_env = plan.env
         spec = {
             "argv": self.argv,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -99,8 +100,16 @@ def read_submission(
     if path.is_dir():
         sub.error = f"no notebook in {path}: the assignment folder holds no .ipynb file."
         return sub
+    if path.is_symlink():
+        # A link could point at the instructor's notebook (or any file the grader can read).
+        sub.error = (
+            f"{path.name} is a symbolic link, not a notebook: submit the .ipynb file itself."
+        )
+        return sub
     try:
-        data = path.read_bytes()
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+        with os.fdopen(fd, "rb") as handle:
+            data = handle.read()
     except OSError as err:
         sub.error = f"cannot read {path}: {err.strerror or err}."
         return sub

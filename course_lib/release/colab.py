@@ -17,11 +17,14 @@ class can pin the exact version it was given.
 from __future__ import annotations
 
 import re
+import shutil
 import subprocess
 import sys
+import tempfile
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import quote
 
 __all__ = [
     "BADGE_ID",
@@ -111,7 +114,11 @@ def read_settings(repo_root: Path, *, colab_install: str | None = None) -> Cours
             f"are repository, branch and colab-install."
         )
     repository = _optional(table, "repository", origin)
-    if repository is not None and not _REPOSITORY.match(repository):
+    if repository is not None and (
+        not _REPOSITORY.match(repository)
+        or repository.endswith(".git")
+        or any(part in (".", "..") for part in repository.split("/"))
+    ):
         raise SettingsError(
             f"{origin} repository = {repository!r} is not a GitHub repository name; write "
             f'it as "ORG/REPO" (no https://github.com/, no .git).'
@@ -156,9 +163,11 @@ def _checked_source(value: object, origin: str) -> str:
 def setup_cell_source(install_source: str | None) -> str:
     """The code of the set-up cell: on Colab it installs course_lib or stops saying why.
 
-    An uploaded course wheel (``course_lib-*.whl`` in the working folder, where Colab's
-    Files panel puts uploads) is installed first; else ``install_source``; with neither the
-    cell raises, naming what to do. A failed install raises with pip's own words.
+    An uploaded course wheel (``course_lib-<version>-py3-none-any.whl`` in the working
+    folder, where Colab's Files panel puts uploads) is installed first; else, when
+    course_lib is not importable yet, ``install_source``; with neither the cell raises,
+    naming what to do. A failed install raises with pip's own words. Running the cell again
+    is quick: an installed course_lib is kept unless a wheel was uploaded.
     """
     if install_source is None:
         fallback = "None  # this course names no install source: upload its wheel"
@@ -170,10 +179,26 @@ import sys
 
 def _install_course_lib():
     import glob
+    import importlib
+    import importlib.util
     import os
+    import re
     import subprocess
 
-    wheels = sorted(glob.glob("course_lib-*.whl"), key=os.path.getmtime)
+    uploads = sorted(glob.glob("course_lib*.whl"), key=os.path.getmtime)
+    wheels = [w for w in uploads if re.fullmatch(r"course_lib-\\d[^-\\s]*-py3-none-any\\.whl", w)]
+    if uploads and not wheels:
+        raise RuntimeError(
+            f"{{uploads[-1]}} is not named as a wheel must be (a copy renamed on upload?): "
+            "delete it, upload the file again as course_lib-<version>-py3-none-any.whl, "
+            "and run this cell again."
+        )
+    installed = importlib.util.find_spec("course_lib") is not None
+    if installed and not wheels:
+        import course_lib
+
+        print(f"course_lib {{course_lib.__version__}} is installed.")
+        return
     source = wheels[-1] if wheels else {fallback}
     if source is None:
         raise RuntimeError(
@@ -193,8 +218,9 @@ def _install_course_lib():
             f"{{pip.stderr.strip()[-3000:]}}\\n"
             "Check the connection and run this cell again, or upload the course's wheel."
         )
-    import importlib
-
+    if "course_lib" in sys.modules:
+        print("Restart the session (Runtime > Restart session) to use the new course_lib.")
+        return
     importlib.invalidate_caches()  # see the package pip has just added
     import course_lib
 
@@ -212,7 +238,7 @@ def badge_source(settings: CourseSettings, student_path: str) -> str | None:
         return None
     url = (
         f"https://colab.research.google.com/github/{settings.repository}/blob/"
-        f"{settings.branch}/{student_path}"
+        f"{quote(settings.branch)}/{quote(student_path)}"
     )
     image = "https://colab.research.google.com/assets/colab-badge.svg"
     return f"[![Open In Colab]({image})]({url})"
@@ -232,12 +258,25 @@ def build_wheel(repo_root: Path, out_dir: Path) -> Path:
         )
     out_dir.mkdir(parents=True, exist_ok=True)
     before = set(out_dir.glob("course_lib-*.whl"))
-    build = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(out_dir), "."],
-        cwd=repo_root,
-        capture_output=True,
-        text=True,
-    )
+    with tempfile.TemporaryDirectory(prefix="course-lib-wheel-") as scratch:
+        # From a clean copy of what the package is made of: setuptools would reuse a
+        # stale build/ folder, and modules deleted since would end up in the wheel.
+        clean = Path(scratch) / "src"
+        clean.mkdir()
+        for name in ("pyproject.toml", "README.md", "LICENSE"):
+            if (repo_root / name).is_file():
+                shutil.copy2(repo_root / name, clean / name)
+        shutil.copytree(
+            repo_root / "course_lib",
+            clean / "course_lib",
+            ignore=shutil.ignore_patterns("__pycache__", "*.pyc"),
+        )
+        build = subprocess.run(
+            [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(out_dir), "."],
+            cwd=clean,
+            capture_output=True,
+            text=True,
+        )
     if build.returncode != 0:
         raise SettingsError(
             f"building the course wheel failed (pip wheel exited with {build.returncode}):\n"

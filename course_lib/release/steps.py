@@ -279,7 +279,7 @@ class ValidateMetadata(_Step):
                     f"a notebook: rename one of them.",
                 )
             seen[grade_id] = index
-            if grade_id == SETUP_GRADE_ID and index != 0:
+            if grade_id == SETUP_GRADE_ID and index != _setup_position(nb):
                 raise _cell_error(
                     ctx,
                     index,
@@ -512,6 +512,46 @@ class MarkGenerated(_Step):
         nb.metadata["course_lib"] = nbformat.NotebookNode(source=ctx.source_label(), generated=True)
 
 
+def _is_badge(cell: Any) -> bool:
+    """An "Open in Colab" badge cell the release wrote (id ``colab-badge``, ``-1``, ...)."""
+    cell_id = str(cell.get("id") or "")
+    return (
+        cell.get("cell_type") == "markdown"
+        and (cell_id == BADGE_ID or cell_id.startswith(f"{BADGE_ID}-"))
+        and _source(cell).startswith("[![Open In Colab]")
+    )
+
+
+def _is_setup(cell: Any) -> bool:
+    return (_nbgrader(cell) or {}).get("grade_id") == SETUP_GRADE_ID
+
+
+def _setup_position(nb: nbformat.NotebookNode) -> int:
+    """Where a set-up cell may stand in a source: first, or second after a badge (a
+    released notebook, released again)."""
+    return 1 if nb.cells and _is_badge(nb.cells[0]) else 0
+
+
+def _drop_release_head(nb: nbformat.NotebookNode) -> str | None:
+    """Remove the badge and set-up cells a previous release put at the top (in either
+    order); the old set-up cell's id, to keep."""
+    kept_id = None
+    while nb.cells and (_is_badge(nb.cells[0]) or _is_setup(nb.cells[0])):
+        if _is_setup(nb.cells[0]):
+            kept_id = nb.cells[0].get("id") or kept_id
+        del nb.cells[0]
+    return kept_id
+
+
+def _free_id(nb: nbformat.NotebookNode, wanted: str) -> str:
+    taken = {cell.get("id") for cell in nb.cells}
+    cell_id, suffix = wanted, 1
+    while cell_id in taken:
+        cell_id = f"{wanted}-{suffix}"
+        suffix += 1
+    return cell_id
+
+
 class InsertSetupCell(_Step):
     """Put a locked set-up cell (grade_id ``setup-colab``) first.
 
@@ -523,15 +563,7 @@ class InsertSetupCell(_Step):
 
     def __call__(self, nb: nbformat.NotebookNode, ctx: ReleaseContext) -> None:
         source = setup_cell_source(ctx.colab_source())
-        cell_id = SETUP_GRADE_ID
-        if nb.cells and (_nbgrader(nb.cells[0]) or {}).get("grade_id") == SETUP_GRADE_ID:
-            cell_id = nb.cells[0].get("id") or cell_id
-            del nb.cells[0]
-        taken = {cell.get("id") for cell in nb.cells}
-        suffix = 1
-        while cell_id in taken:
-            cell_id = f"{SETUP_GRADE_ID}-{suffix}"
-            suffix += 1
+        cell_id = _free_id(nb, _drop_release_head(nb) or SETUP_GRADE_ID)
         cell = nbformat.v4.new_code_cell(
             source=source,
             id=cell_id,
@@ -558,12 +590,13 @@ class InsertColabBadge(_Step):
     already at the top (id ``colab-badge``) is replaced, so releasing is idempotent."""
 
     def __call__(self, nb: nbformat.NotebookNode, ctx: ReleaseContext) -> None:
-        if nb.cells and nb.cells[0].get("id") == BADGE_ID:
+        while nb.cells and _is_badge(nb.cells[0]):
             del nb.cells[0]
         source = badge_source(ctx.settings(), ctx.student_label())
         if source is None:
             return
-        nb.cells.insert(0, nbformat.v4.new_markdown_cell(source=source, id=BADGE_ID))
+        cell = nbformat.v4.new_markdown_cell(source=source, id=_free_id(nb, BADGE_ID))
+        nb.cells.insert(0, cell)
 
 
 def cell_checksum(cell: Any) -> str:

@@ -108,6 +108,14 @@ def test_a_bad_roster_names_the_problem(tmp_path, text, message):
         read_roster(tmp_path / "roster.csv")
 
 
+def test_quoted_fields_may_hold_line_breaks_and_the_file_must_be_utf8(tmp_path):
+    (tmp_path / "roster.csv").write_text('folder,name\nalice,"Alice\nAda"\n')
+    assert read_roster(tmp_path / "roster.csv").people == {"alice": {"name": "Alice\nAda"}}
+    (tmp_path / "roster.csv").write_bytes("folder,name\nb,Bj\xf6rn\n".encode("latin-1"))
+    with pytest.raises(RosterError, match="is not UTF-8 text"):
+        read_roster(tmp_path / "roster.csv")
+
+
 def test_a_missing_roster_is_a_clean_cli_error(gradebook, tmp_path, capsys):
     code = main(["export", "--gradebook", str(gradebook), "--roster", str(tmp_path / "no.csv")])
     assert code == 2

@@ -5,7 +5,11 @@ from __future__ import annotations
 import os
 import resource
 import secrets
+import shutil
 import socket
+import subprocess
+import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -409,6 +413,72 @@ def test_fallback_without_bwrap_warns_loudly_and_still_applies_limits(tmp_path, 
         execute_notebook(
             _nb("1"), tmp_path / "work", bwrap="/nonexistent/bwrap", require_sandbox=True
         )
+
+
+_SYSTEM_PYTHON = Path(f"/usr/bin/python{sys.version_info.major}.{sys.version_info.minor}")
+
+
+@pytest.mark.skipif(os.getuid() != 0, reason="dropping to a private uid needs a root grader")
+@pytest.mark.skipif(not _SYSTEM_PYTHON.is_file(), reason=f"needs {_SYSTEM_PYTHON}")
+def test_a_root_grader_without_bwrap_drops_the_kernel_to_a_private_uid(tmp_path):
+    """Without bubblewrap (e.g. in an unprivileged container), a root grader still keeps the
+    student from files only root may read: the kernel runs as a fresh uid.
+
+    That needs an interpreter every user can run (in a container, /usr/bin's): the grader
+    runs here from a venv of the system Python that borrows this venv's packages.
+    """
+    venv = Path(tempfile.mkdtemp(prefix="course-lib-sysvenv-"))
+    scratch = Path(tempfile.mkdtemp(prefix="course-lib-test-"))
+    try:
+        subprocess.run([str(_SYSTEM_PYTHON), "-m", "venv", "--without-pip", str(venv)], check=True)
+        (site,) = (venv / "lib").glob("python3*/site-packages")
+        borrowed = [p for p in sys.path if p.endswith("site-packages")]
+        repo = str(Path(course_lib.__file__).resolve().parents[1])
+        (site / "borrowed.pth").write_text("\n".join([*borrowed, repo]) + "\n")
+        venv.chmod(0o755)
+        scratch.chmod(0o755)  # reachable by the private uid, as the grader's scratch folder is
+        work = scratch / "work"
+        work.mkdir()
+        secret = tmp_path / "instructor.ipynb"
+        secret.write_text("the reference solution")
+        secret.chmod(0o600)
+        cell = (
+            "import os\n"
+            "print(os.getuid())\n"
+            "try:\n"
+            f"    print(open({str(secret)!r}).read())\n"
+            "except PermissionError:\n"
+            "    print('denied')"
+        )
+        script = (
+            "import sys, warnings, nbformat\n"
+            "from course_lib.grading.sandbox import Limits, execute_notebook\n"
+            f"nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell({cell!r})])\n"
+            "with warnings.catch_warnings(record=True) as caught:\n"
+            "    warnings.simplefilter('always')\n"
+            f"    r = execute_notebook(nb, {str(work)!r}, bwrap='/nonexistent/bwrap',\n"
+            "                         limits=Limits(cell_timeout_s=60, notebook_timeout_s=60))\n"
+            "print(r.sandboxed, r.cells[0].status, r.cells[0].outputs[0]['text'].split())\n"
+            "print([str(w.message) for w in caught])\n"
+        )
+        run = subprocess.run(
+            [str(venv / "bin" / "python"), "-c", script],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            cwd=scratch,
+        )
+        assert run.returncode == 0, run.stderr[-3000:]
+        outcome, warned = run.stdout.splitlines()[-2:]
+        sandboxed, status, printed = outcome.split(" ", 2)
+        uid, answer = eval(printed)
+        assert (sandboxed, status) == ("False", "ok")
+        assert int(uid) != 0 and answer == "denied"
+        assert "as the unprivileged uid" in warned
+        assert work.stat().st_uid == 0  # handed back to the grader afterwards
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+        shutil.rmtree(venv, ignore_errors=True)
 
 
 def test_limits_are_validated():

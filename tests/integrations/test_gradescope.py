@@ -188,3 +188,30 @@ def test_a_broken_notebook_is_an_error_row_not_a_missing_file(container):
     jsonschema.Draft202012Validator(SCHEMA).validate(results)
     assert results["score"] == 0.0
     assert "could not be graded" in results["output"] and "not valid JSON" in results["output"]
+
+
+def test_a_symlink_to_the_instructors_notebook_is_refused(container):
+    _submit(container, {})  # fresh submission/ and results/ folders
+    link = container / "submission" / f"{TOUR}.ipynb"
+    link.symlink_to(container / "source" / "solutions" / f"{TOUR}.ipynb")
+    env = {**os.environ, "AUTOGRADER_ROOT": str(container), "COURSE_LIB_PYTHON": sys.executable}
+    subprocess.run([str(container / "run_autograder")], cwd=container, env=env, check=True)
+    results = json.loads((container / "results" / "results.json").read_text())
+    jsonschema.Draft202012Validator(SCHEMA).validate(results)
+    assert results["score"] == 0.0 and results["tests"] == []
+    assert "is a symbolic link, not a notebook" in results["output"]
+
+
+def test_run_autograder_keeps_the_instructors_files_to_root(container):
+    _submit(container, {f"{TOUR}.ipynb": _correct_submission(TOUR)})
+    for folder in ("source", "results"):
+        assert stat.S_IMODE((container / folder).stat().st_mode) == 0o700
+
+
+def test_each_submission_gets_its_own_evaluation_seed():
+    from course_lib.grading.gradescope import judge_seed
+
+    seeds = {judge_seed(7, submission) for submission in range(50)}
+    assert len(seeds) == 50
+    assert judge_seed(7, 123456) == judge_seed(7, 123456)  # a re-run of one submission
+    assert judge_seed(8, 123456) != judge_seed(7, 123456)

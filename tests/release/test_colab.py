@@ -3,6 +3,7 @@ the "Open in Colab" badge, and the release's warning when no source is set."""
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -71,6 +72,11 @@ def test_no_settings_means_no_source_and_a_warning_naming_the_settings(tmp_path)
     ("body", "message"),
     [
         ('repository = "https://github.com/uni/rl"\n', r'write it as "ORG/REPO"'),
+        (
+            'repository = "uni/rl.git"\n',
+            r'write it as "ORG/REPO" \(no https://github.com/, no .git\)',
+        ),
+        ('repository = "../.."\n', r'write it as "ORG/REPO"'),
         ('repositry = "uni/rl"\n', r"unknown key\(s\) 'repositry' \(a typo\?\)"),
         ("repository = 3\n", r"repository must be a non-empty string"),
         ('branch = "a b"\n', r"is not a branch name"),
@@ -139,10 +145,13 @@ def test_check_with_wheel_is_refused(course, capsys):
 _FAKE_COLAB = "import sys, types\nsys.modules['google.colab'] = types.ModuleType('google.colab')\n"
 
 
-def _run_setup(source: str | None, cwd, *, on_colab: bool = True):
+def _run_setup(source: str | None, cwd, *, on_colab: bool = True, installed: bool = False):
+    """Run the set-up cell's code in a fresh interpreter; without ``installed``, one that
+    cannot import course_lib (``-S``: no site-packages), as a fresh Colab runtime."""
     code = (_FAKE_COLAB if on_colab else "") + setup_cell_source(source)
+    flags = [] if installed else ["-S"]
     return subprocess.run(
-        [sys.executable, "-c", code], cwd=cwd, capture_output=True, text=True, timeout=120
+        [sys.executable, *flags, "-c", code], cwd=cwd, capture_output=True, text=True, timeout=120
     )
 
 
@@ -176,3 +185,59 @@ def test_an_uploaded_wheel_comes_before_the_source(tmp_path):
     result = _run_setup("course-lib @ git+https://github.com/uni/rl.git", tmp_path)
     assert "installing course_lib from course_lib-9.9-py3-none-any.whl" in result.stdout
     assert "installing course_lib from course_lib-9.9-py3-none-any.whl failed" in result.stderr
+
+
+def test_run_again_with_course_lib_installed_the_cell_installs_nothing(tmp_path):
+    result = _run_setup("course-lib @ git+https://github.com/uni/rl.git", tmp_path, installed=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("course_lib ") and "is installed." in result.stdout
+    assert "installing" not in result.stdout
+
+
+def test_a_renamed_upload_is_named_with_the_fix(tmp_path):
+    (tmp_path / "course_lib-0.1.0-py3-none-any (1).whl").write_bytes(b"PK")
+    result = _run_setup(None, tmp_path)
+    assert "course_lib-0.1.0-py3-none-any (1).whl is not named as a wheel must be" in (
+        result.stderr
+    )
+
+
+# --------------------------------------------------------------------------- idempotency
+
+
+def test_releasing_a_released_notebook_with_a_badge_gives_it_back(course, tmp_path):
+    text = (course.root / "pyproject.toml").read_text()
+    (course.root / "pyproject.toml").write_text(
+        text.replace("[tool.course-lib]\n", '[tool.course-lib]\nrepository = "uni/rl"\n')
+    )
+    args = ["release", "--source", str(course.solutions), "--dest", str(course.notebooks)]
+    assert main(args) == 0
+    first = nbformat.read(course.notebooks / "01_demo.ipynb", as_version=4)
+    again = course.root / "again"
+    again.mkdir()
+    shutil.copy(course.notebooks / "01_demo.ipynb", again / "01_demo.ipynb")
+    assert main(["release", "--source", str(again), "--dest", str(course.notebooks)]) == 0
+    second = nbformat.read(course.notebooks / "01_demo.ipynb", as_version=4)
+    # the badge and set-up cell are replaced, not refused or doubled (a solution cell without
+    # markers is stubbed whole, so only the others compare as they are)
+    assert [c.id for c in second.cells] == [c.id for c in first.cells]
+    assert [c.id for c in second.cells[:2]] == [BADGE_ID, "setup-colab"]
+    unchanged = [
+        i for i, c in enumerate(first.cells) if not c.metadata.get("nbgrader", {}).get("solution")
+    ]
+    assert [second.cells[i].source for i in unchanged] == [first.cells[i].source for i in unchanged]
+
+
+def test_a_source_cell_named_like_the_badge_keeps_its_id(course, nbf):
+    text = (course.root / "pyproject.toml").read_text()
+    (course.root / "pyproject.toml").write_text(
+        text.replace("[tool.course-lib]\n", '[tool.course-lib]\nrepository = "uni/rl"\n')
+    )
+    course.add(
+        "02_clash.ipynb", nbf.notebook(nbf.free("# Title", cell_type="markdown", cell_id=BADGE_ID))
+    )
+    args = ["release", "--source", str(course.solutions), "--dest", str(course.notebooks)]
+    assert main(args) == 0
+    nb = nbformat.read(course.notebooks / "02_clash.ipynb", as_version=4)
+    assert [c.id for c in nb.cells] == [f"{BADGE_ID}-1", "setup-colab", BADGE_ID]
+    assert main([*args, "--check"]) == 0

@@ -173,6 +173,7 @@ def test_notebooks_00_and_04_on_colabs_stack(colab_venv, wheel, tmp_path, monkey
     _run(tour, upload, jupyter_path, monkeypatch)
     assert f"installing course_lib from {wheel.name}" in _text(tour)
     after_tour = _freeze()
+    _pip("uninstall", "--yes", "course-lib")  # a fresh runtime for the next notebook
 
     # 04: the course names the wheel as its install source; nothing uploaded.
     elsewhere = tmp_path / "content-04"
