@@ -19,6 +19,8 @@ import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from course_lib.grading.gradescope import VISIBILITIES
+
 __all__ = ["main"]
 
 PROG = "course-lib"
@@ -434,7 +436,7 @@ def _add_export_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--hidden-visibility",
         default="after_published",
-        choices=("hidden", "after_due_date", "after_published", "visible"),
+        choices=VISIBILITIES,
         help="Gradescope visibility of tests holding hidden tests (default: %(default)s)",
     )
     parser.set_defaults(run=_run_export)
@@ -493,7 +495,7 @@ def _add_gradescope_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--hidden-visibility",
         default="after_published",
-        choices=("hidden", "after_due_date", "after_published", "visible"),
+        choices=VISIBILITIES,
         help="when students see the tests that hold hidden tests (default: %(default)s)",
     )
     parser.add_argument(
