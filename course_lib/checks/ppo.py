@@ -26,6 +26,7 @@ from course_lib.checks.core import (
     passed,
     to_numpy,
 )
+from course_lib.envs import random_state
 from course_lib.toy_envs import BoxToyEnv
 
 __all__ = [
@@ -495,7 +496,8 @@ def check_ppo_iter(ppo_iter: Callable[..., Iterable[Any]]) -> None:
         arrays = [states, idx.unsqueeze(1) + 100, idx + 200, idx + 300, idx + 400, idx + 500]
         case = f"{batch} samples, mini_batch_size={mini}, epoch={epochs}"
         try:
-            batches = list(ppo_iter(epochs, mini, *arrays))
+            with random_state(batch):  # the student's shuffles are reproducible, then undone
+                batches = list(ppo_iter(epochs, mini, *arrays))
         except Exception as err:
             fail(name, f"ppo_iter raised {type(err).__name__}: {err}", where=case)
         seen: list[list[int]] = []
