@@ -1,6 +1,6 @@
 """Bugs of notebook 04's ``DDPGAgent.update_model`` and what both the visible check and the
 grader's judge say about them (the two read a run with the same diagnosis,
-:func:`course_lib.grading.judges_ddpg.diagnose_update_model`).
+:func:`course_lib.exercises.ddpg.diagnose_update_model`).
 
 Each bug is a variant of ``make_agent(bug)`` in ``tests/checks/test_ddpg.py``.
 """

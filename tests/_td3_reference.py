@@ -1,6 +1,6 @@
 """What notebook 05's visible train check and the grader's train judge both say about a bug.
 
-They read a run with the same functions (:mod:`course_lib.checks.td3`), so for most bugs
+They read a run with the same functions (:mod:`course_lib.exercises.td3`), so for most bugs
 of ``TD3.train`` (``make_td3(bug)`` in ``tests/checks/test_td3.py``) the two messages are
 the same; the test files add the few that differ.
 """

@@ -2,7 +2,7 @@
 
 The buffer, noise, soft-update and agent checks run the same recording code as the
 grader's probes (:mod:`course_lib.probes.ddpg`) on fixed cases, and read the record with
-the grader's own diagnoses (:mod:`course_lib.grading.judges_ddpg`): what passes here
+the exercises' diagnoses (:mod:`course_lib.exercises.ddpg`): what passes here
 passes there, and a bug gets the same name in both places. The agent's checks swap in
 stand-ins with known outputs (linear networks, scripted noise, a recording memory), so
 no reference implementation is needed: every expected number follows from the case.
@@ -23,7 +23,7 @@ from course_lib.checks.core import CheckFailed, expect, expect_shape, passed
 from course_lib.checks.core import check_eval_result as check_reward
 from course_lib.checks.ppo import check_action_normalizer
 from course_lib.envs import random_state
-from course_lib.grading.judges_ddpg import (
+from course_lib.exercises.ddpg import (
     Finding,
     diagnose_agent_step,
     diagnose_ou_noise,

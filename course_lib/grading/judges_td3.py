@@ -2,7 +2,7 @@
 
 ``td3_train`` holds the raw record of the student's ``TD3.train`` on stand-in networks
 (see :mod:`course_lib.probes.td3`). It is read by the same analyses as the visible
-check (:func:`course_lib.checks.td3.analyze_train`), on the grader's inputs, drawn again
+check (:func:`course_lib.exercises.td3.analyze_train`), on the grader's inputs, drawn again
 here from the seed the reference's record carries; the student's record must carry the
 same seed and the same fingerprint of the inputs.
 The networks (``td3_actor``, ``td3_critic``) are exported programs, judged by
@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from course_lib.checks.td3 import analyze_train, cases_digest, train_cases
+from course_lib.exercises.td3 import analyze_train, cases_digest, train_cases
 from course_lib.grading.judges import Judge, Verdict, _diff, close
 
 __all__ = ["JUDGES", "td3_train_properties"]

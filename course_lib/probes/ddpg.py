@@ -3,7 +3,7 @@
 Each probe runs a student's class or function on a case drawn from the grader's seed and
 returns what came out as plain data: lengths, sampled batches, noise paths, parameters
 after an update, the gradient that reached each output of a stand-in network. Nothing is
-judged here; :mod:`course_lib.grading.judges_ddpg` reads the data outside the kernel,
+judged here; :mod:`course_lib.exercises.ddpg` reads the data outside the kernel,
 taking the case itself from the reference solution's observation.
 
 The agent probes build the student's ``DDPGAgent`` on a tiny toy env and swap in
@@ -26,7 +26,7 @@ import numpy as np
 import torch
 
 from course_lib.envs import random_state
-from course_lib.grading.judges_ddpg import BUFFER_KEYS, TARGET_HYPOTHESES
+from course_lib.exercises.ddpg import BUFFER_KEYS, TARGET_HYPOTHESES
 from course_lib.observations import module_to_data
 from course_lib.probes.ppo import probe_action_normalizer
 from course_lib.toy_envs import BoxToyEnv
@@ -270,7 +270,7 @@ def ou_noise_case(seed: int, **overrides: float) -> Record:
         "n_resets": 60,
     }
     case.update(overrides)
-    # >= 5,000 increments in all: enough for the estimates' margins (judges_ddpg)
+    # >= 5,000 increments in all: enough for the estimates' margins (exercises.ddpg)
     case["n_steps"] = int(overrides.get("n_steps", -(-5000 // int(case["size"]))))
     return case
 

@@ -16,13 +16,13 @@ from typing import Any
 import numpy as np
 import torch
 
-from course_lib.checks.td3 import (
+from course_lib.envs import random_state
+from course_lib.exercises.td3 import (
     build_agent,
     cases_digest,
     run_train_case,
     train_cases,
 )
-from course_lib.envs import random_state
 from course_lib.observations import module_to_data
 
 __all__ = ["probe_td3_actor", "probe_td3_critic", "probe_td3_train"]
@@ -128,7 +128,7 @@ def probe_td3_train(TD3: Callable[..., Any], seed: int) -> dict[str, Any]:
 
     The runs are those of the visible check with grader-drawn batches, tables, discounts,
     noise scales, clips, max_action, tau and policy_freq (see
-    :func:`course_lib.checks.td3.train_cases`). The inputs travel as the seed and a
+    :func:`course_lib.exercises.td3.train_cases`). The inputs travel as the seed and a
     fingerprint: the grader draws them again from the seed.
     """
     rng = np.random.default_rng(seed)
