@@ -1,6 +1,7 @@
 """Reference agents of notebooks 01 and 02 on CartPole-v1: env steps and seconds to the criterion.
 
-Each run executes the instructor notebook's own code (``course_lib.runner.load_cells``) in a
+Each run executes the instructor notebook's own code (``course_lib.instructor.runner.load_cells``)
+in a
 fresh process with one torch thread, trains with one seed, and reports:
 
 - env steps and wall-clock seconds until the stop rule was met (evaluation time included);
@@ -33,7 +34,7 @@ def worker(agent: str, seed: int) -> dict:
     import torch
 
     import course_lib as cl
-    from course_lib.runner import load_cells
+    from course_lib.instructor.runner import load_cells
 
     notebook, _, _ = AGENTS[agent]
     ns = load_cells(ROOT / "solutions" / f"{notebook}.ipynb")

@@ -1,7 +1,8 @@
 """The course's reference agents against Stable-Baselines3, pair by pair, on the same machine.
 
 For each algorithm/environment pair of the course, our reference agent (the instructor
-notebook's own code, loaded with ``course_lib.runner.load_cells``) and Stable-Baselines3's
+notebook's own code, loaded with ``course_lib.instructor.runner.load_cells``) and
+Stable-Baselines3's
 agent with rl-zoo's tuned hyperparameters for that pair train over N seeds. Runs alternate
 between the two agents (ours seed 0, SB3 seed 0, ours seed 1, ...), each in a fresh process
 with one torch thread, so that machine drift hits both.
@@ -148,7 +149,7 @@ def _train_ours(key: str, pair: Pair, seed: int, probe: Probe) -> str:
 
     import course_lib as cl
     from course_lib import evaluation
-    from course_lib.runner import load_cells
+    from course_lib.instructor.runner import load_cells
 
     path = ROOT / "solutions" / f"{pair.notebook}.ipynb"
     cells = ["imports", "config", "networks", "td3", "loop"] if pair.notebook == "05_td3" else None

@@ -1,6 +1,7 @@
 """How long the whole course takes: every instructor notebook, top to bottom, at full budget.
 
-Each notebook in ``solutions/`` runs in a fresh kernel (``course_lib.runner.run_notebook``,
+Each notebook in ``solutions/`` runs in a fresh kernel
+(``course_lib.instructor.runner.run_notebook``,
 ``COURSE_LIB_FAST=0``), one after the other, as an instructor checking the course would run
 them. Reports the seconds per notebook (kernel start included) and in total, the slowest
 cells of each, and whether each notebook's reward checks passed. The goal: the whole
@@ -45,7 +46,7 @@ def _reward_checks(executed: Path) -> tuple[int, int]:
 def run(notebooks: list[Path], out: Path | None, keep: Path | None = None) -> int:
     from nbclient.exceptions import CellExecutionError
 
-    from course_lib.runner import run_notebook
+    from course_lib.instructor.runner import run_notebook
 
     speed = machine_speed_line()
     os.environ.update({"COURSE_LIB_FAST": "0", "TQDM_DISABLE": "1"})

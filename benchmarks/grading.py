@@ -3,7 +3,7 @@
 For each notebook, one after the other on this machine:
 
 - **standalone**: the instructor notebook executed top to bottom in a fresh kernel at full
-  budget (``course_lib.runner.run_notebook``), as a student or an instructor runs it;
+  budget (``course_lib.instructor.runner.run_notebook``), as a student or an instructor runs it;
 - **reference**: the grader's run of the reference solution (once per assignment and
   grading seed, then cached: amortized over the class);
 - **graded**: a correct submission (the released notebook filled with the reference
@@ -56,7 +56,7 @@ def _cpu() -> float:
 
 
 def _standalone(name: str, scratch: Path) -> dict[str, float]:
-    from course_lib.runner import run_notebook
+    from course_lib.instructor.runner import run_notebook
 
     cpu, wall = _cpu(), time.perf_counter()
     run_notebook(ROOT / "solutions" / f"{name}.ipynb", scratch / "standalone" / name)
@@ -66,8 +66,8 @@ def _standalone(name: str, scratch: Path) -> dict[str, float]:
 def _grade(name: str, scratch: Path) -> dict[str, Any]:
     import nbformat
 
-    from course_lib.grading.grade import GradeSettings, grade_one, reference_observations
-    from course_lib.grading.sample import fill
+    from course_lib.instructor.grading.grade import GradeSettings, grade_one, reference_observations
+    from course_lib.instructor.grading.sample import fill
 
     settings = GradeSettings(
         solutions=ROOT / "solutions",

@@ -23,11 +23,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 from _common import ROOT, machine_line, machine_speed_line
 
-from course_lib.grading import cluster
-from course_lib.grading.grade import GRADER_VERSION, GradeSettings, discover, grade_batch
-from course_lib.grading.gradebook import Gradebook, SubmissionRecord
-from course_lib.grading.sample import make_sample_class
-from course_lib.grading.sandbox import Limits
+from course_lib.instructor.grading import cluster
+from course_lib.instructor.grading.grade import GRADER_VERSION, GradeSettings, discover, grade_batch
+from course_lib.instructor.grading.gradebook import Gradebook, SubmissionRecord
+from course_lib.instructor.grading.sample import make_sample_class
+from course_lib.instructor.grading.sandbox import Limits
 
 
 def nothing(student: str, assignment: str, path: Path, settings: GradeSettings):

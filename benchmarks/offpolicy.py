@@ -1,6 +1,7 @@
 """Notebooks 04-05: DDPG and TD3, env steps and seconds to the criterion, 5 seeds per task.
 
-Each (task, seed) runs the instructor notebook's own code (``course_lib.runner.load_cells``)
+Each (task, seed) runs the instructor notebook's own code
+(``course_lib.instructor.runner.load_cells``)
 in a fresh process with one torch thread, two at a time on a 2-core machine, and records:
 
 - **criterion**: the first greedy evaluation with a mean at or above the graded criterion
@@ -112,7 +113,7 @@ def worker(task_key: str, seed: int, overrides: dict | None = None) -> dict:
 
     import course_lib as cl
     from course_lib import evaluation
-    from course_lib.runner import load_cells
+    from course_lib.instructor.runner import load_cells
 
     task = TASKS[task_key]
     path = ROOT / "solutions" / f"{task.notebook}.ipynb"

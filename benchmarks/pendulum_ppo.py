@@ -1,6 +1,6 @@
 """Notebook 03's PPO on Pendulum-v1: env steps and seconds to the criterion, 5 seeds.
 
-Each seed runs the instructor notebook's own code (``course_lib.runner.load_cells``) in a
+Each seed runs the instructor notebook's own code (``course_lib.instructor.runner.load_cells``) in a
 fresh process with one torch thread (two seeds at a time on a 2-core machine), for the full
 150k-step budget with the notebook's stop rule switched off, and records:
 
@@ -41,7 +41,7 @@ def worker(seed: int) -> dict:
 
     import course_lib as cl
     from course_lib import evaluation
-    from course_lib.runner import load_cells
+    from course_lib.instructor.runner import load_cells
 
     ns = load_cells(ROOT / "solutions" / "03_ppo.ipynb")
     config = ns["config"]

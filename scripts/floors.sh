@@ -43,7 +43,7 @@ export COURSE_LIB_FAST=1
 # tests of other installs (Colab's pins, nbgrader, Gradescope), which need tools the floors
 # install leaves out; then notebooks 00 and 03 under nbval.
 python -m pytest -q --disable-warnings -n "${PYTEST_WORKERS:-2}" --dist loadgroup -p no:cacheprovider \
-  --ignore=tests/grading --ignore=tests/notebooks --ignore=tests/benchmarks \
+  --ignore=tests/instructor/grading --ignore=tests/notebooks --ignore=tests/benchmarks \
   --ignore=tests/colab --ignore=tests/integrations \
   tests \
   --nbval-lax --nbval-current-env --nbval-cell-timeout=900 \

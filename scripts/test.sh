@@ -12,6 +12,9 @@ echo "== ruff"
 ruff check .
 ruff format --check .
 
+echo "== import layering (import-linter contracts in pyproject.toml)"
+lint-imports
+
 echo "== notebooks/ is generated from solutions/"
 course-lib release --check
 

@@ -4,6 +4,7 @@ ones CI installs (tests/constraints/floors.txt) and Colab's pins satisfy them.""
 
 from __future__ import annotations
 
+import json
 import pkgutil
 import re
 import subprocess
@@ -37,12 +38,7 @@ INSTRUCTOR_MODULES = (
     "pytest",
 )
 #: The package's instructor side; everything else is imported by student notebooks.
-INSTRUCTOR_SIDE = (
-    "course_lib.cli",
-    "course_lib.runner",
-    "course_lib.release",
-    "course_lib.grading",
-)
+INSTRUCTOR_SIDE = ("course_lib.instructor", "course_lib.__main__")
 
 _BLOCKER = """
 import importlib.abc, sys
@@ -95,7 +91,7 @@ def test_student_modules_import_without_jupyter_or_grading_tools():
 
 def test_the_blocker_does_block():
     """The check above would see an instructor import (it is not vacuous)."""
-    result = _run_blocked("import course_lib.runner\n", INSTRUCTOR_MODULES)
+    result = _run_blocked("import course_lib.instructor.runner\n", INSTRUCTOR_MODULES)
     assert result.returncode != 0
     assert "No module named 'nbformat'" in result.stderr
 
@@ -110,7 +106,7 @@ def test_the_blocker_does_block():
 )
 def test_the_cli_names_the_extra_to_install(argv, blocked, extra, tmp_path):
     result = _run_blocked(
-        f"from course_lib.cli import main\nraise SystemExit(main({argv!r}))\n", blocked
+        f"from course_lib.instructor.cli import main\nraise SystemExit(main({argv!r}))\n", blocked
     )
     assert result.returncode == 2, result.stderr[-3000:]
     assert f"pip install 'course-lib[{extra}]'" in result.stderr
@@ -193,3 +189,50 @@ def test_colabs_pins_satisfy_the_base_install():
             f"Colab has {name}=={pins[name]}, outside course-lib's {req.specifier}"
         )
     assert Version(_floor(BASE["ipywidgets"])) == Version(pins["ipywidgets"])
+
+
+def _notebook_imports(path: Path) -> list[str]:
+    """Every import statement of a notebook's code cells (hidden tests included)."""
+    import ast
+
+    nb = json.loads(path.read_text())
+    statements = []
+    for cell in nb["cells"]:
+        if cell["cell_type"] != "code":
+            continue
+        source = "".join(cell["source"])
+        lines = [line for line in source.splitlines() if not line.lstrip().startswith(("%", "!"))]
+        try:
+            tree = ast.parse("\n".join(lines))
+        except SyntaxError:
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import | ast.ImportFrom):
+                statements.append(ast.unparse(node))
+    return statements
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in (ROOT / "solutions").glob("*.ipynb")))
+def test_a_notebooks_imports_load_no_instructor_module(name):
+    """Run every import a notebook makes, hidden tests included, in a fresh interpreter:
+    nothing of the instructor side (release, grading, the command) is loaded."""
+    statements = _notebook_imports(ROOT / "solutions" / name)
+    assert any("course_lib" in s for s in statements)
+    code = "\n".join(
+        [
+            *statements,
+            "import course_lib as cl",
+            "for name in cl.__all__:\n    getattr(cl, name)",
+            "loaded = sorted(m for m in sys.modules if m.startswith('course_lib.instructor'))",
+            "print(loaded)",
+        ]
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", "import sys\n" + code],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.strip().splitlines()[-1] == "[]"

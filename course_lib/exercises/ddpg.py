@@ -4,7 +4,7 @@ Each ``diagnose_*`` function reads what a probe of :mod:`course_lib.probes.ddpg`
 (the student's raw outputs) against the probe's case (the inputs, taken from the reference
 solution's observation when grading) and returns ``None`` or a :class:`Finding` that names
 the first problem and its fix. The visible checks of :mod:`course_lib.checks.ddpg` raise a
-finding as a ``CheckFailed``; the grader's judges (``course_lib/grading/judges_ddpg.py``)
+finding as a ``CheckFailed``; the grader's judges (``course_lib/instructor/grading/judges_ddpg.py``)
 turn it into a verdict. Both therefore accept the same correct variants and name the same
 bugs. Nothing here imports the grader.
 

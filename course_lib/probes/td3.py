@@ -5,7 +5,8 @@ what came out: exported networks for the grader to probe, and for ``TD3.train`` 
 raw record of runs on stand-in networks (the actions the target critic received, the
 critic loss's gradient on every Q value, the returned losses, every parameter after
 every call). The grader reads them outside the kernel
-(:mod:`course_lib.grading.judges_td3`, :mod:`course_lib.grading.programs_td3`).
+(:mod:`course_lib.instructor.grading.judges_td3`,
+:mod:`course_lib.instructor.grading.programs_td3`).
 """
 
 from __future__ import annotations

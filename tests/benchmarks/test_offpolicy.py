@@ -12,7 +12,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import offpolicy  # noqa: E402
 
-from course_lib.runner import load_cells  # noqa: E402
+from course_lib.instructor.runner import load_cells  # noqa: E402
 
 
 def test_overrides_are_parsed_as_python_values():

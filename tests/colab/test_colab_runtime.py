@@ -19,8 +19,8 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from course_lib.cli import main
-from course_lib.release.steps import InsertSetupCell, ReleaseContext
+from course_lib.instructor.cli import main
+from course_lib.instructor.release.steps import InsertSetupCell, ReleaseContext
 
 ROOT = Path(__file__).resolve().parents[2]
 CONSTRAINTS = ROOT / "tests" / "colab" / "constraints.txt"

@@ -18,7 +18,7 @@ import jsonschema
 import nbformat
 import pytest
 
-from course_lib.cli import main
+from course_lib.instructor.cli import main
 from tests.integrations.test_nbgrader import SOLUTIONS, _correct_submission
 
 HERE = Path(__file__).parent
@@ -69,7 +69,7 @@ def test_the_zip_holds_setup_and_run_autograder_at_its_root(autograder_zip):
         "fast": True,
     }
     assert "bubblewrap" in setup and "download.pytorch.org/whl/cpu" in setup
-    assert "course_lib.grading.gradescope prepare --root /autograder" in setup
+    assert "course_lib.instructor.grading.gradescope prepare --root /autograder" in setup
     check = subprocess.run(["bash", "-n", "-c", setup], capture_output=True, text=True)
     assert check.returncode == 0, check.stderr
 
@@ -85,7 +85,14 @@ def container(autograder_zip, tmp_path_factory) -> Path:
     shutil.copy(root / "source" / "run_autograder", root / "run_autograder")
     (root / "run_autograder").chmod(0o755)
     prepared = subprocess.run(
-        [sys.executable, "-m", "course_lib.grading.gradescope", "prepare", "--root", str(root)],
+        [
+            sys.executable,
+            "-m",
+            "course_lib.instructor.grading.gradescope",
+            "prepare",
+            "--root",
+            str(root),
+        ],
         capture_output=True,
         text=True,
     )
@@ -209,7 +216,7 @@ def test_run_autograder_keeps_the_instructors_files_to_root(container):
 
 
 def test_each_submission_gets_its_own_evaluation_seed():
-    from course_lib.grading.gradescope import judge_seed
+    from course_lib.instructor.grading.gradescope import judge_seed
 
     seeds = {judge_seed(7, submission) for submission in range(50)}
     assert len(seeds) == 50

@@ -16,9 +16,9 @@ import pytest
 from nbgrader.api import Gradebook
 from nbgrader.utils import compute_checksum
 
-from course_lib.cli import main
-from course_lib.release.markers import BEGIN_SOLUTION, END_SOLUTION
-from course_lib.release.nbgrader import nbgrader_checksum
+from course_lib.instructor.cli import main
+from course_lib.instructor.release.markers import BEGIN_SOLUTION, END_SOLUTION
+from course_lib.instructor.release.nbgrader import nbgrader_checksum
 
 ROOT = Path(__file__).resolve().parents[2]
 SOLUTIONS = ROOT / "solutions"

@@ -14,8 +14,8 @@ import re
 import pytest
 import torch
 
-from course_lib.grading.judges_ddpg import JUDGES
-from course_lib.grading.programs import judge_network
+from course_lib.instructor.grading.judges_ddpg import JUDGES
+from course_lib.instructor.grading.programs import judge_network
 from course_lib.observations import to_data
 from course_lib.probes import ddpg as probes
 from tests._ddpg_reference import UPDATE_MODEL_BUGS

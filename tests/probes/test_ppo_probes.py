@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from course_lib.grading.judges import judge_observation
-from course_lib.grading.programs import judge_network
+from course_lib.instructor.grading.judges import judge_observation
+from course_lib.instructor.grading.programs import judge_network
 from course_lib.probes import ppo as probes
 from tests.checks.test_ppo import (
     init_uniform,

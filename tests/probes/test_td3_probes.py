@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 import torch
 
-from course_lib.grading.judges_td3 import JUDGES
-from course_lib.grading.programs import judge_network
+from course_lib.instructor.grading.judges_td3 import JUDGES
+from course_lib.instructor.grading.programs import judge_network
 from course_lib.probes import td3 as probes
 from tests._td3_reference import SHARED_TRAIN_BUGS
 from tests.checks.test_td3 import TRAIN_VARIANTS, make_actor, make_critic, make_td3, variant_id

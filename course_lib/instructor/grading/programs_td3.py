@@ -1,0 +1,120 @@
+"""Grader-side probes of notebook 05's exported networks (TD3).
+
+Two kinds, each a function ``problems(module, data, seed) -> list[str]`` (empty when
+the network behaves as specified) in :data:`NETWORK_KINDS`;
+:func:`course_lib.instructor.grading.programs.judge_network` loads the program and applies one:
+
+* ``td3_actor``: ``module(state)`` -> actions (B, action_dim) within ±max_action, even
+  with weights scaled up 50 times and inputs up to 1000 times, beyond ±1 when
+  max_action > 1, each row independent of the others;
+* ``twin_critic``: ``module(state, action)`` -> ``(q1, q2, Q1)``, each (B, 1), q1 and q2
+  from networks sharing no parameter, each reading the state and the action, ``Q1``
+  equal to ``q1``, each row independent of the others.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+__all__ = ["NETWORK_KINDS", "td3_actor_problems", "twin_critic_problems"]
+
+
+def _rows_independent(fn: Callable[..., Any], *inputs: Any) -> bool:
+    """Whether the first three rows' outputs stay the same when the rest of the batch changes."""
+    import torch
+
+    gen = torch.Generator().manual_seed(1)
+    others = [torch.cat([x[:3], torch.randn(5, x.shape[1], generator=gen)]) for x in inputs]
+    with torch.no_grad():
+        full, again = fn(*inputs), fn(*others)
+    return bool(torch.allclose(full[:3], again[:3], atol=1e-5, rtol=1e-4))
+
+
+def td3_actor_problems(module: Any, data: dict[str, Any], seed: int) -> list[str]:
+    """A deterministic actor in env units: shape, ±max_action bounds, scale, independent rows."""
+    import torch
+
+    n_in, n_act = int(data["num_inputs"]), int(data["num_actions"])
+    top = float(data["max_action"])
+    obs = torch.randn(16, n_in, generator=torch.Generator().manual_seed(seed))
+    out = module(obs)
+    if not isinstance(out, torch.Tensor) or tuple(out.shape) != (16, n_act):
+        shape = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
+        return [f"actions have shape {shape}, not (16, {n_act})"]
+    if not _rows_independent(module, obs):
+        return ["one state's action depends on the rest of the batch"]
+    largest = 0.0
+    with torch.no_grad():
+        for scaled in (False, True):
+            if scaled:
+                for p in module.parameters():
+                    if p.dim() >= 1:
+                        p.mul_(50.0)
+            for x in (obs, 30.0 * obs, 1e3 * obs.abs(), -1e3 * obs.abs()):
+                actions = module(x)
+                finite = bool(torch.isfinite(actions).all())
+                peak = float(actions.abs().max()) if finite else math.inf
+                if peak > top * (1 + 1e-6):
+                    return [
+                        f"the actions leave [-max_action, max_action] = [-{top:.3g}, {top:.3g}] "
+                        f"(largest |action| {peak:.4g}): squash with tanh, then multiply by "
+                        "max_action"
+                    ]
+                largest = max(largest, peak)
+    if top > 1.0 and largest <= 1.0 + 1e-3:
+        return [
+            f"the actions never go beyond [-1, 1] though max_action = {top:.3g}: multiply "
+            "tanh's output by max_action"
+        ]
+    return []
+
+
+def twin_critic_problems(module: Any, data: dict[str, Any], seed: int) -> list[str]:
+    """Two independent Q networks of (state, action); Q1 equal to forward's q1."""
+    import torch
+
+    n_in, n_act = int(data["num_inputs"]), int(data["num_actions"])
+    gen = torch.Generator().manual_seed(seed)
+    state = torch.randn(16, n_in, generator=gen).requires_grad_()
+    action = torch.randn(16, n_act, generator=gen).requires_grad_()
+    out = module(state, action)
+    if not isinstance(out, tuple | list) or len(out) != 3:
+        return ["the exported critic does not return (q1, q2) and Q1"]
+    q1, q2, again = out
+    for label, q in (("q1", q1), ("q2", q2), ("Q1", again)):
+        if tuple(q.shape) != (16, 1):
+            doubled = tuple(q.shape[:1]) == (32,)
+            return [
+                f"{label} has shape {tuple(q.shape)}, not (16, 1)"
+                + (": concatenate state and action on dim=1, not dim=0" if doubled else "")
+            ]
+    if not torch.allclose(again, q1, atol=1e-5, rtol=1e-4):
+        return ["Q1(state, action) differs from forward's q1"]
+    params = [p for p in module.parameters() if p.requires_grad]
+    g1 = torch.autograd.grad(q1.sum(), params, retain_graph=True, allow_unused=True)
+    g2 = torch.autograd.grad(q2.sum(), params, retain_graph=True, allow_unused=True)
+    shared = any(
+        a is not None and b is not None and a.abs().sum() > 0 and b.abs().sum() > 0
+        for a, b in zip(g1, g2, strict=True)
+    )
+    if shared or torch.allclose(q1, q2):
+        return ["q1 and q2 share parameters: the two critics must be independent networks"]
+    for label, q in (("q1", q1), ("q2", q2)):
+        found = torch.autograd.grad(q.sum(), [state, action], retain_graph=True, allow_unused=True)
+        if any(g is None or not bool(g.abs().sum() > 0) for g in found):
+            return [f"{label} does not depend on both the state and the action"]
+    for j in (0, 1):
+        if not _rows_independent(
+            lambda s, a, j=j: module(s, a)[j], state.detach(), action.detach()
+        ):
+            return ["one row's Q value depends on the rest of the batch"]
+    return []
+
+
+NETWORK_KINDS: dict[str, Callable[[Any, dict[str, Any], int], list[str]]] = {
+    "td3_actor": td3_actor_problems,
+    "twin_critic": twin_critic_problems,
+}
+"""Network kinds of notebook 05 for :func:`course_lib.instructor.grading.programs.judge_network`."""
