@@ -20,7 +20,6 @@ from course_lib.exercises.ddpg.agent_step import (
 from course_lib.exercises.ddpg.base import (
     BUFFER_KEYS,
     TARGET_HYPOTHESES,
-    Finding,
     Record,
 )
 from course_lib.exercises.ddpg.ou_noise import (
@@ -35,6 +34,7 @@ from course_lib.exercises.ddpg.soft_update import (
 from course_lib.exercises.ddpg.update_model import (
     diagnose_update_model,
 )
+from course_lib.exercises.finding import Finding
 
 __all__ = [
     "BUFFER_KEYS",

@@ -10,12 +10,12 @@ from typing import Any
 import numpy as np
 
 from course_lib.exercises.ddpg.base import (
-    Finding,
     Record,
     _close,
     _error,
     _short,
 )
+from course_lib.exercises.finding import Finding
 
 
 def _shape_finding(row: Record, act_dim: int, where: str) -> Finding | None:

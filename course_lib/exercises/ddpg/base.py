@@ -5,7 +5,6 @@ Part of :mod:`course_lib.exercises.ddpg`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -24,26 +23,6 @@ TARGET_HYPOTHESES = (
     "no_gamma",
     "no_bootstrap",
 )
-
-
-@dataclass(frozen=True)
-class Finding:
-    """The first problem found: what is wrong, and the likely bug and its fix."""
-
-    problem: str
-    hint: str | None = None
-    expected: Any = None
-    got: Any = None
-    where: str | None = None
-    from_error: bool = False  # the problem is an exception the student's code raised
-
-    def message(self) -> str:
-        text = self.problem
-        if self.where:
-            text += f" (where: {self.where})"
-        if self.hint:
-            text += f" Likely fix: {self.hint}"
-        return text
 
 
 def _arr(value: Any) -> np.ndarray | None:

@@ -10,10 +10,10 @@ import math
 import numpy as np
 
 from course_lib.exercises.ddpg.base import (
-    Finding,
     Record,
     _error,
 )
+from course_lib.exercises.finding import Finding
 
 _NORMAL_HINT = (
     "draw the random part from a standard normal, sigma * np.random.standard_normal(size) "

@@ -12,12 +12,12 @@ import numpy as np
 
 from course_lib.exercises.ddpg.base import (
     BUFFER_KEYS,
-    Finding,
     Record,
     _close,
     _error,
     _short,
 )
+from course_lib.exercises.finding import Finding
 
 _UNIFORM_HINT = (
     "draw batch_size indices uniformly among the stored transitions: idxs = "

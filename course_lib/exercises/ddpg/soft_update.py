@@ -10,12 +10,12 @@ from typing import Any
 import numpy as np
 
 from course_lib.exercises.ddpg.base import (
-    Finding,
     Record,
     _close,
     _error,
     _short,
 )
+from course_lib.exercises.finding import Finding
 
 _SOFT_HINT = "target_p <- tau * source_p + (1 - tau) * target_p, in place, for every parameter."
 

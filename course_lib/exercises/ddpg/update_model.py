@@ -12,7 +12,6 @@ import numpy as np
 
 from course_lib.exercises.ddpg.base import (
     TARGET_HYPOTHESES,
-    Finding,
     Record,
     _close,
     _error,
@@ -21,6 +20,7 @@ from course_lib.exercises.ddpg.soft_update import (
     _SOFT_HINT,
     _update_kind,
 )
+from course_lib.exercises.finding import Finding
 
 _TARGET_HINT = (
     "y = reward + gamma * (1 - done) * critic_target(next_state, actor_target(next_state)), "

@@ -22,6 +22,7 @@ the same bug. Nothing here imports the grader.
 
 from __future__ import annotations
 
+from course_lib.exercises.finding import Finding
 from course_lib.exercises.td3.analyses import (
     ANALYSES,
     analyze_train,
@@ -29,9 +30,6 @@ from course_lib.exercises.td3.analyses import (
 from course_lib.exercises.td3.cases import (
     cases_digest,
     train_cases,
-)
-from course_lib.exercises.td3.read import (
-    Finding,
 )
 from course_lib.exercises.td3.run import (
     as_number,

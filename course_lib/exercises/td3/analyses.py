@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from course_lib.exercises.finding import Finding
 from course_lib.exercises.td3.model import (
     _a,
     _actor_np,
@@ -21,7 +22,6 @@ from course_lib.exercises.td3.model import (
 from course_lib.exercises.td3.read import (
     _TARGET,
     _TARGET_MISTAKES,
-    Finding,
     _critic_loss_calls,
     _explains,
     _first_call,

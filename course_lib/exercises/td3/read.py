@@ -5,32 +5,15 @@ Part of :mod:`course_lib.exercises.td3`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from course_lib.exercises.finding import Finding
 from course_lib.exercises.td3.model import (
     _a,
     _actor_np,
 )
-
-
-@dataclass(frozen=True)
-class Finding:
-    """What a run shows to be wrong, and the likely fix."""
-
-    problem: str
-    hint: str = ""
-    expected: Any = None
-    got: Any = None
-    where: str | None = None
-
-    def message(self) -> str:
-        """One line for the grader's feedback."""
-        where = f"{self.where}: " if self.where else ""
-        return f"{where}{self.problem} {self.hint}".strip()
-
 
 _TARGET = "y = r + discount * (1 - done) * min(q1', q2') (q1' alone when double_q=False)"
 

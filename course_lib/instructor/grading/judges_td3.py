@@ -53,7 +53,7 @@ def td3_train_properties(student: Any, reference: Any) -> Verdict:
     except Exception as err:  # any shape of forged or broken data is the submission's
         return Verdict(0.0, f"malformed observation ({type(err).__name__}: {err})"[:300])
     if problem is not None:
-        return Verdict(0.0, problem.message())
+        return Verdict(0.0, problem.message_where_first())
     if not select.passed:
         return Verdict(
             0.0,
