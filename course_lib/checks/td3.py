@@ -35,6 +35,7 @@ from course_lib.checks._nets import build, grads, seeded_obs, shares_parameters
 from course_lib.checks.core import CheckFailed, expect, expect_shape, fail, passed, to_numpy
 from course_lib.checks.core import check_eval_result as check_reward
 from course_lib.envs import random_state
+from course_lib.exercises.networks import rows_independent
 from course_lib.exercises.td3 import (
     ANALYSES,
     FixedBuffer,
@@ -58,15 +59,6 @@ def _call(check: str, what: str, fn: Callable[..., Any], *args: Any) -> Any:
         raise
     except Exception as err:
         fail(check, f"{what} raised {type(err).__name__}: {err}")
-
-
-def _rows_independent(fn: Callable[[torch.Tensor], torch.Tensor], *inputs: torch.Tensor) -> bool:
-    """Whether the first rows' outputs stay the same when the rest of the batch changes."""
-    gen = torch.Generator().manual_seed(7)
-    others = [torch.cat([x[:3], torch.randn(5, *x.shape[1:], generator=gen)]) for x in inputs]
-    with torch.no_grad():
-        full, again = fn(*inputs), fn(*others)
-    return bool(torch.allclose(full[:3], again[:3], atol=1e-5, rtol=1e-4))
 
 
 # ---------------------------------------------------------------------------
@@ -114,7 +106,7 @@ def check_td3_actor(TD3Actor: Callable[..., torch.nn.Module]) -> None:
             )
             expect(
                 name,
-                _rows_independent(actor, obs),
+                rows_independent(actor, obs, seed=7),
                 "one state's action depends on the other states of the batch.",
                 where=case,
                 hint="process each row on its own: no normalization or mixing over dim 0.",
@@ -276,7 +268,7 @@ def check_td3_critic(TD3Critic: Callable[..., torch.nn.Module]) -> None:
             )
             expect(
                 name,
-                _rows_independent(_first_of(critic), state.detach(), action.detach()),
+                rows_independent(_first_of(critic), state.detach(), action.detach(), seed=7),
                 "one row's Q value depends on the other rows of the batch.",
                 where=case,
                 hint="process each (state, action) row on its own: concatenate on dim=1 and do "

@@ -170,23 +170,11 @@ def load_program(data: str | bytes) -> Any:
     return program.module()
 
 
-def _rows_independent(module: Any, obs: Any, out_index: int | None) -> bool:
-    import torch
-
-    def pick(x: Any) -> Any:
-        return x if out_index is None else x[out_index]
-
-    full = pick(module(obs))
-    other = torch.cat(
-        [obs[:3], torch.randn(5, obs.shape[1], generator=torch.Generator().manual_seed(1))]
-    )
-    again = pick(module(other))[:3]
-    return bool(torch.allclose(full[:3], again, atol=1e-5, rtol=1e-4))
-
-
 def _gaussian_problems(module: Any, obs: Any, data: dict[str, Any]) -> list[str]:
     """A Gaussian actor exported as (mean, std): shapes, tanh range, bounded log-std."""
     import torch
+
+    from course_lib.exercises.networks import rows_independent
 
     n_act = int(data.get("num_actions", 1))
     low, high = float(data["log_std_min"]), float(data["log_std_max"])
@@ -196,7 +184,7 @@ def _gaussian_problems(module: Any, obs: Any, data: dict[str, Any]) -> list[str]
             f"mean/std have shapes {tuple(mean.shape)}/{tuple(std.shape)}, "
             f"not ({obs.shape[0]}, {n_act})"
         ]
-    if not _rows_independent(module, obs, 0):
+    if not rows_independent(lambda o: module(o)[0], obs, seed=1):
         return ["one observation's action depends on the rest of the batch"]
     with torch.no_grad():
         for p in module.parameters():
@@ -276,6 +264,8 @@ def _builtin_problems(kind: str, module: Any, data: dict[str, Any], seed: int) -
     """The problems of this module's kinds; a failure is added to those found before it."""
     import torch
 
+    from course_lib.exercises.networks import rows_independent
+
     n_in = int(data["num_inputs"])
     n_act = int(data.get("num_actions", 1))
     obs = torch.randn(16, n_in, generator=torch.Generator().manual_seed(seed))
@@ -291,7 +281,9 @@ def _builtin_problems(kind: str, module: Any, data: dict[str, Any], seed: int) -
                 and torch.allclose(probs.sum(-1), torch.ones(16), atol=1e-4)
             ):
                 problems.append("rows of probabilities are not >= 0 summing to 1")
-            elif not _rows_independent(module, obs, 0 if kind == "actor_critic" else None):
+            elif not rows_independent(
+                (lambda o: module(o)[0]) if kind == "actor_critic" else module, obs, seed=1
+            ):
                 problems.append("one observation's probabilities depend on the rest of the batch")
         if kind == "gaussian_actor":
             problems.extend(_gaussian_problems(module, obs, data))

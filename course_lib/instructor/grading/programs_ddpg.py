@@ -42,12 +42,6 @@ def _output_layer_problems(module: Any, n_out: int, init_w: float) -> list[str]:
     ]
 
 
-def _rows_independent(outputs: Any, again: Any) -> bool:
-    import torch
-
-    return bool(torch.allclose(outputs[:3], again[:3], atol=1e-5, rtol=1e-4))
-
-
 def _grader_inputs(data: dict[str, Any], seed: int, *, actions: bool) -> tuple[Any, Any]:
     """The grader's 16 states (standard normal), then with ``actions`` its 16 actions
     (uniform in [-1, 1], else None), drawn from ``seed``."""
@@ -65,6 +59,8 @@ def deterministic_actor_problems(module: Any, data: dict[str, Any], seed: int) -
     independent, the output layer uniform in [-init_w, init_w]."""
     import torch
 
+    from course_lib.exercises.networks import first_rows_equal
+
     obs, _ = _grader_inputs(data, seed, actions=False)
     n_act, init_w = int(data["num_actions"]), float(data["init_w"])
     action = module(obs)
@@ -73,7 +69,7 @@ def deterministic_actor_problems(module: Any, data: dict[str, Any], seed: int) -
         return [f"actions have shape {got}, not ({obs.shape[0]}, {n_act})"]
     problems = _output_layer_problems(module, n_act, init_w)
     other = torch.cat([obs[:3], torch.randn(5, obs.shape[1], generator=_gen(obs))])
-    if not _rows_independent(action, module(other)):
+    if not first_rows_equal(action, module(other)):
         problems.append("one state's action depends on the rest of the batch")
     with torch.no_grad():
         for p in module.parameters():
@@ -91,6 +87,8 @@ def state_action_critic_problems(module: Any, data: dict[str, Any], seed: int) -
     output layer uniform in [-init_w, init_w]."""
     import torch
 
+    from course_lib.exercises.networks import first_rows_equal
+
     obs, act = _grader_inputs(data, seed, actions=True)
     init_w = float(data["init_w"])
     state, action = obs.clone().requires_grad_(), act.clone().requires_grad_()
@@ -106,7 +104,7 @@ def state_action_critic_problems(module: Any, data: dict[str, Any], seed: int) -
     other_s = torch.cat([obs[:3], torch.randn(5, obs.shape[1], generator=gen)])
     other_a = torch.cat([act[:3], torch.rand(5, act.shape[1], generator=gen) * 2 - 1])
     with torch.no_grad():
-        if not _rows_independent(q.detach(), module(other_s, other_a)):
+        if not first_rows_equal(q.detach(), module(other_s, other_a)):
             problems.append("one pair's value depends on the rest of the batch")
     return problems
 

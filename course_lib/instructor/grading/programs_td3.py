@@ -21,20 +21,11 @@ from typing import Any
 __all__ = ["NETWORK_KINDS", "td3_actor_problems", "twin_critic_problems"]
 
 
-def _rows_independent(fn: Callable[..., Any], *inputs: Any) -> bool:
-    """Whether the first three rows' outputs stay the same when the rest of the batch changes."""
-    import torch
-
-    gen = torch.Generator().manual_seed(1)
-    others = [torch.cat([x[:3], torch.randn(5, x.shape[1], generator=gen)]) for x in inputs]
-    with torch.no_grad():
-        full, again = fn(*inputs), fn(*others)
-    return bool(torch.allclose(full[:3], again[:3], atol=1e-5, rtol=1e-4))
-
-
 def td3_actor_problems(module: Any, data: dict[str, Any], seed: int) -> list[str]:
     """A deterministic actor in env units: shape, ±max_action bounds, scale, independent rows."""
     import torch
+
+    from course_lib.exercises.networks import rows_independent
 
     n_in, n_act = int(data["num_inputs"]), int(data["num_actions"])
     top = float(data["max_action"])
@@ -43,7 +34,7 @@ def td3_actor_problems(module: Any, data: dict[str, Any], seed: int) -> list[str
     if not isinstance(out, torch.Tensor) or tuple(out.shape) != (16, n_act):
         shape = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
         return [f"actions have shape {shape}, not (16, {n_act})"]
-    if not _rows_independent(module, obs):
+    if not rows_independent(module, obs, seed=1):
         return ["one state's action depends on the rest of the batch"]
     largest = 0.0
     with torch.no_grad():
@@ -74,6 +65,8 @@ def td3_actor_problems(module: Any, data: dict[str, Any], seed: int) -> list[str
 def twin_critic_problems(module: Any, data: dict[str, Any], seed: int) -> list[str]:
     """Two independent Q networks of (state, action); Q1 equal to forward's q1."""
     import torch
+
+    from course_lib.exercises.networks import rows_independent
 
     n_in, n_act = int(data["num_inputs"]), int(data["num_actions"])
     gen = torch.Generator().manual_seed(seed)
@@ -106,8 +99,8 @@ def twin_critic_problems(module: Any, data: dict[str, Any], seed: int) -> list[s
         if any(g is None or not bool(g.abs().sum() > 0) for g in found):
             return [f"{label} does not depend on both the state and the action"]
     for j in (0, 1):
-        if not _rows_independent(
-            lambda s, a, j=j: module(s, a)[j], state.detach(), action.detach()
+        if not rows_independent(
+            lambda s, a, j=j: module(s, a)[j], state.detach(), action.detach(), seed=1
         ):
             return ["one row's Q value depends on the rest of the batch"]
     return []
