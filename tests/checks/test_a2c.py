@@ -44,6 +44,8 @@ def make_actor(hidden=(64,), head="logits"):
                 return Categorical(probs=out)
             if head == "softmax_dim0":  # bug: normalizes across the batch
                 return Categorical(probs=torch.softmax(out, dim=0))
+            if head == "batch_mix":  # bug: logits centred over the batch (rows still sum to 1)
+                return Categorical(logits=out - out.mean(0, keepdim=True))
             return out  # bug: returns logits
 
     return Actor

@@ -182,7 +182,10 @@ def make_actor(hidden=64, bug=None):
                 self.out.bias.data.uniform_(-init_w, init_w)
 
         def forward(self, state):
-            x = self.out(self.body(state))
+            h = self.body(state)
+            if bug == "batch_mix":  # normalizes over the batch: rows depend on each other
+                h = h - h.mean(0, keepdim=True)
+            x = self.out(h)
             return x if bug == "no_tanh" else torch.tanh(x)
 
     return DDPGActor
@@ -202,7 +205,10 @@ def make_critic(hidden=64, bug=None):
 
         def forward(self, state, action):
             x = torch.cat([state, action], dim=0 if bug == "cat_dim0" else -1)
-            return self.out(self.body(x))
+            h = self.body(x)
+            if bug == "batch_mix":
+                h = h - h.mean(0, keepdim=True)
+            return self.out(h)
 
     return DDPGCritic
 
@@ -220,6 +226,7 @@ def test_ddpg_networks_pass_with_any_width(hidden, capsys):
     [
         ("no_tanh", r"the action leaves \[-1, 1\]"),
         ("default_init", r"output layer's weight has entries outside \[-init_w, init_w\]"),
+        ("batch_mix", "one state's action depends on the other states of the batch"),
     ],
 )
 def test_ddpg_actor_bugs_are_named(bug, message):
@@ -232,6 +239,7 @@ def test_ddpg_actor_bugs_are_named(bug, message):
     [
         ("cat_dim0", r"torch.cat\(\[state, action\], dim=-1\)"),
         ("default_init", r"output layer's weight has entries outside \[-init_w, init_w\]"),
+        ("batch_mix", "one pair's value depends on the other pairs of the batch"),
     ],
 )
 def test_ddpg_critic_bugs_are_named(bug, message):

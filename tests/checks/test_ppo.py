@@ -111,6 +111,8 @@ def make_actor(std="head", hidden=64, bug=None):
 
         def forward(self, state):
             h = self.body(state)
+            if bug == "batch_mix":  # normalizes over the batch: rows depend on each other
+                h = h - h.mean(0, keepdim=True)
             mu = self.mu(h) if bug == "no_tanh" else torch.tanh(self.mu(h))
             raw = self.log_std(h) if std == "head" else self.log_std.expand_as(mu)
             if bug == "unbounded":

@@ -7,6 +7,7 @@ import io
 
 import torch
 
+from course_lib.instructor.grading.programs import judge_network
 from course_lib.probes.a2c import (
     probe_a2c_losses,
     probe_actor,
@@ -28,6 +29,13 @@ def test_actor_probe_exports_a_probability_program():
     assert probs.shape == (9, obs["num_actions"])
     torch.testing.assert_close(probs.sum(-1), torch.ones(9))
     assert probe_actor(make_actor(head="tensor"), seed=4)["program"] is None
+
+
+def test_the_grader_judges_the_actor_program_and_refuses_one_that_mixes_the_batch():
+    assert judge_network("actor", probe_actor(make_actor(), seed=4), 4)["fraction"] == 1.0
+    verdict = judge_network("actor", probe_actor(make_actor(head="batch_mix"), seed=4), 4)
+    assert verdict["fraction"] == 0.0
+    assert "one observation's probabilities depend on the rest of the batch" in verdict["message"]
 
 
 def test_critic_probe_exports_the_value_program():

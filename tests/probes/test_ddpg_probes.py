@@ -230,6 +230,18 @@ def test_actor_and_critic_programs_pass(hidden):
             make_critic(bug="default_init"),
             "not initialized uniformly",
         ),
+        (
+            "deterministic_actor",
+            "probe_ddpg_actor",
+            make_actor(bug="batch_mix"),
+            "one state's action depends on the rest of the batch",
+        ),
+        (
+            "state_action_critic",
+            "probe_ddpg_critic",
+            make_critic(bug="batch_mix"),
+            "one pair's value depends on the rest of the batch",
+        ),
     ],
 )
 def test_network_bugs_are_refused(kind, probe, impl, message):

@@ -113,7 +113,13 @@ def test_gaussian_actor_program_is_judged_by_the_grader(std):
 
 
 @pytest.mark.parametrize(
-    ("bug", "why"), [("unbounded", "log-std"), ("no_tanh", "mean"), ("mean_only", "no network")]
+    ("bug", "why"),
+    [
+        ("unbounded", "log-std"),
+        ("no_tanh", "mean"),
+        ("mean_only", "no network"),
+        ("batch_mix", "one observation's action depends on the rest of the batch"),
+    ],
 )
 def test_gaussian_actor_bugs_are_refused(bug, why):
     data = json.loads(json.dumps(probes.probe_ppo_actor(make_actor(bug=bug), SEED)))
