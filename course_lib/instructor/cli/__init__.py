@@ -54,7 +54,7 @@ _SUBCOMMANDS: tuple[Callable[[argparse._SubParsersAction], None], ...] = (
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog=PROG,
-        description="Release, check and (later) grade the actor-critic course notebooks.",
+        description="Release, grade and export the actor-critic course's notebooks.",
     )
     subparsers = parser.add_subparsers(
         title="commands", dest="command", metavar="COMMAND", parser_class=_Parser
