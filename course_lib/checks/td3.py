@@ -1,24 +1,12 @@
 """Visible checks for notebook 05: TD3 on MountainCarContinuous-v0 and Pendulum-v1.
 
 The network checks test properties every correct design has (other hidden sizes,
-other activations). The check of ``TD3.train`` builds the student's agent, then
-swaps its networks for small stand-ins whose outputs are known exactly and feeds
-it a fixed batch:
-
-* the stand-in critics hold one value per state in a table (the state's first
-  coordinate is its row), plus ``k * sum(action)``;
-* the stand-in actors are ``max_action * tanh(W x + b)`` on the other coordinates.
-
-The stand-ins record what the student's code asks of them. The actions the target
-critic receives show the smoothing noise. The gradient of the critic loss on each
-Q value shows which target the critics were regressed on: every regression loss
-(MSE, Huber, ...) pulls each Q toward its own target, so the gradient has the sign
-of ``Q - y``; with the online Q values placed just above, then just below, the
-right target, only the right target explains the signs of both runs.
-
-The cases, the stand-ins and the analyses of a run are the exercise's
-(:mod:`course_lib.exercises.td3`), shared with the hidden probe and the grader's judge, so
-a visible failure and a hidden one name the same bug.
+other activations). The check of ``TD3.train`` builds the student's agent, swaps its
+networks for small stand-ins whose outputs are known exactly, and feeds it a fixed batch
+(how the stand-ins reveal the target, the noise and the updates is told in
+:mod:`course_lib.exercises.td3`). The cases, the stand-ins and the analyses of a run are
+the exercise's, shared with the hidden probe and the grader's judge, so a visible failure
+and a hidden one name the same bug.
 """
 
 from __future__ import annotations
