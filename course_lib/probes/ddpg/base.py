@@ -1,0 +1,75 @@
+"""Shared by notebook 04's probes: the records and small helpers
+
+Part of :mod:`course_lib.probes.ddpg`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+
+Record = dict[str, Any]
+Run = tuple[Record, BaseException | None]
+
+OBS_DIM = 2  # BoxToyEnv's observation: [steps since reset, seed tag]
+MAX_CALLS_LOGGED = 32
+
+
+def _error(exc: BaseException) -> str:
+    text = f"{type(exc).__name__}: {exc}"
+    return text if len(text) <= 300 else text[:297] + "..."
+
+
+def _array(value: Any) -> np.ndarray:
+    if isinstance(value, torch.Tensor):
+        value = value.detach().cpu().numpy()
+    return np.asarray(value, dtype=np.float64)
+
+
+def _nested(value: Any) -> Any:
+    """A value as nested lists of floats (None if it is not numeric)."""
+    try:
+        return _array(value).tolist()
+    except (TypeError, ValueError, RuntimeError):
+        return None
+
+
+def _flat(value: Any) -> list[float] | None:
+    try:
+        return _array(value).reshape(-1).tolist()
+    except (TypeError, ValueError, RuntimeError):
+        return None
+
+
+def _shape(value: Any) -> list[int] | None:
+    try:
+        return [int(n) for n in np.shape(value)]
+    except (TypeError, ValueError, RuntimeError):
+        return None
+
+
+def _number(value: Any) -> float | str:
+    """A plain number as a float; anything else (a tensor, a bool) as ``<type name>``."""
+    if isinstance(value, bool | np.bool_) or not isinstance(
+        value, int | float | np.integer | np.floating
+    ):
+        return f"<{type(value).__name__}>"
+    return float(value)
+
+
+def _flag(value: Any) -> float | None:
+    try:
+        return float(_array(value).reshape(-1)[0])
+    except (TypeError, ValueError, RuntimeError, IndexError):
+        return None
+
+
+def _grid(rng: np.random.Generator, shape: Any, scale: float = 1.0) -> np.ndarray:
+    """Normal draws rounded to multiples of 1/32: exact in float32, so comparisons are exact."""
+    return np.round(rng.normal(size=shape) * scale * 32) / 32
+
+
+def _params(net: torch.nn.Module) -> list[float]:
+    return [float(v) for p in net.parameters() for v in p.detach().reshape(-1).tolist()]
