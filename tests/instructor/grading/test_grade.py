@@ -15,43 +15,15 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from course_lib.instructor.grading.grade import GradeSettings, discover, grade_batch, grade_one
-from course_lib.instructor.grading.gradebook import Gradebook, SubmissionRecord
+from course_lib.instructor.grading.grade import discover, grade_batch, grade_one
+from course_lib.instructor.grading.gradebook import Gradebook
 from course_lib.instructor.grading.sample import fill
-from course_lib.instructor.grading.sandbox import Limits
-
-ROOT = Path(__file__).resolve().parents[3]
-SOLUTIONS = ROOT / "solutions"
-TOUR = "00_gymnasium_tour"
+from tests.instructor.grading.tour_corpus import SOLUTIONS, TOUR
+from tests.instructor.grading.tour_corpus import cell as _cell
+from tests.instructor.grading.tour_corpus import scores as _scores
+from tests.instructor.grading.tour_corpus import write as _write
 
 pytestmark = pytest.mark.notebook
-
-
-@pytest.fixture(scope="module")
-def settings(tmp_path_factory):
-    base = tmp_path_factory.mktemp("grading")
-    return GradeSettings(
-        solutions=SOLUTIONS,
-        seed=31337,
-        cache_dir=base / "cache",
-        scratch=base / "scratch",
-        limits=Limits(cell_timeout_s=15, notebook_timeout_s=300),
-    )
-
-
-def _write(tmp_path: Path, nb: nbformat.NotebookNode, student: str = "s") -> Path:
-    path = tmp_path / "submitted" / student / TOUR / f"{TOUR}.ipynb"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    nbformat.write(nb, path)
-    return path
-
-
-def _scores(rec) -> dict[str, float]:
-    return {t.grade_id: t.score for t in rec.tests}
-
-
-def _cell(nb, grade_id):
-    return next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id)
 
 
 def test_correct_submission_gets_full_marks(settings, tmp_path):
@@ -118,17 +90,6 @@ def test_a_bug_costs_exactly_its_question(settings, tmp_path):
     assert _scores(rec) == {"test_run_episode": 2.0, "test_td_target": 0.0}
     (td,) = [t for t in rec.tests if t.grade_id == "test_td_target"]
     assert "truncation is a time limit" in td.visible  # the student sees the check's diagnosis
-
-
-def test_tampered_cells_are_restored_and_recorded(settings, tmp_path):
-    nb = fill(SOLUTIONS / f"{TOUR}.ipynb")
-    _cell(nb, "test_td_target").source = "print('all tests passed')"  # edited
-    nb.cells.remove(_cell(nb, "test_run_episode"))  # deleted
-    nb.cells.append(nbformat.from_dict(dict(_cell(nb, "td_target"))))  # duplicated solution
-    rec = grade_one("s", TOUR, _write(tmp_path, nb), settings)
-    assert _scores(rec) == {"test_run_episode": 2.0, "test_td_target": 1.0}
-    kinds = sorted((g, k) for g, k, _ in rec.tampering)
-    assert kinds == [("test_run_episode", "deleted"), ("test_td_target", "edited")]
 
 
 HOSTILE = r"""
@@ -208,32 +169,6 @@ def test_os_exit_costs_only_the_cells_it_stopped(settings, tmp_path):
     rec = grade_one("s", TOUR, _write(tmp_path, nb), settings)
     scores = {t.grade_id: (t.score, t.status) for t in rec.tests}
     assert scores == {"test_run_episode": (2.0, "passed"), "test_td_target": (0.0, "not run")}
-
-
-@pytest.mark.parametrize(
-    ("content", "message"),
-    [
-        (b"", r"the file is empty"),
-        (b"{not json", r"not valid JSON"),
-        (b'{"nbformat": 3, "nbformat_minor": 0, "worksheets": [], "cells": []}', r"version 3"),
-        (b"[1, 2]", r"has no 'cells'"),
-    ],
-)
-def test_malformed_files_get_an_error_row(settings, tmp_path, content, message):
-    path = tmp_path / f"{TOUR}.ipynb"
-    path.write_bytes(content)
-    rec = grade_one("s", TOUR, path, settings)
-    assert rec.status == "error"
-    assert pytest.approx(rec.max_score) == 3.0 and rec.score == 0
-    import re
-
-    assert re.search(message, rec.error)
-
-
-def test_wrong_assignment_is_an_error_row(settings, tmp_path):
-    other = fill(SOLUTIONS / "02_a2c.ipynb")
-    rec = grade_one("s", TOUR, _write(tmp_path, other), settings)
-    assert rec.status == "error" and "wrong assignment" in rec.error
 
 
 def _batch(tmp_path: Path) -> Path:
@@ -357,42 +292,6 @@ def test_other_submissions_cannot_be_written(settings, tmp_path):
     )
     grade_one("thief", TOUR, _write(tmp_path, thief, "thief"), settings)
     assert victim.read_bytes() == before
-
-
-def test_feedback_and_exports_show_hidden_tests_by_score_only(settings, tmp_path):
-    """The feedback page shows hidden tests by score; Gradescope's results show the grader's
-    verdict, once published (after_published), never the hidden tests' code."""
-    from course_lib.instructor.grading.export import export_csv, export_gradescope
-    from course_lib.instructor.grading.feedback import write_feedback
-
-    nb = fill(SOLUTIONS / f"{TOUR}.ipynb", {"td_target": "return 0.0"})
-    rec = grade_one("s", TOUR, _write(tmp_path, nb), settings)
-    hidden_messages = [t.message for t in rec.tests]
-    with Gradebook(tmp_path / "book.sqlite") as book:
-        book.record(rec)
-        (page,) = write_feedback(book, tmp_path / "feedback")
-        csv_path = export_csv(book, tmp_path / "grades.csv").path
-        (gradescope,) = export_gradescope(book, tmp_path / "gs", solutions=SOLUTIONS)
-    text = page.read_text()
-    assert "Score: 2 / 3" in text
-    for secret in ("probe_", "HIDDEN", "grader_seed", *hidden_messages):
-        assert secret not in text
-    assert "check_td_target" in text  # the visible check's own words are shown
-    header, row = csv_path.read_text().splitlines()
-    assert header.startswith(
-        "student,00_gymnasium_tour,00_gymnasium_tour max,00_gymnasium_tour status"
-    )
-    assert row.startswith("s,2.0,3.0,graded,2.0,0.0")
-    result = json.loads(gradescope.read_text())
-    assert result["score"] == 2.0 and result["max_score"] == 3.0
-    assert [(t["name"], t["score"], t["max_score"], t["visibility"]) for t in result["tests"]] == [
-        ("test_run_episode", 2.0, 2.0, "after_published"),
-        ("test_td_target", 0.0, 1.0, "after_published"),
-    ]
-    td = result["tests"][1]
-    assert td["status"] == "failed" and hidden_messages[1] in td["output"]
-    for secret in ("probe_", "HIDDEN", "grader_seed", "cl.observe"):
-        assert secret not in json.dumps(result)
 
 
 @pytest.mark.slow
@@ -542,38 +441,3 @@ def test_td3_notebook_correct_and_max_instead_of_min(settings, tmp_path):
     assert scores["test_networks"] == 2.0 and scores["test_td3"] == 0.0, scores
     (td3_test,) = [t for t in rec.tests if t.grade_id == "test_td3"]
     assert "max" in td3_test.visible, td3_test.visible
-
-
-def test_feedback_shows_each_tasks_curve_and_agent_with_its_name(tmp_path):
-    from course_lib.instructor.grading.feedback import _task_of, write_feedback
-
-    assert [_task_of(n) for n in ("learning_curve.png", "agent.gif", "x.png")] == ["", "", ""]
-    assert _task_of("learning_curve_mountaincar.png") == _task_of("agent_mountaincar.gif")
-    png, gif = b"\x89PNG-not-really", b"GIF89a-not-really"
-    rec = SubmissionRecord(
-        student="s",
-        assignment="05_td3",
-        path="p",
-        file_hash="h",
-        grader_version="v",
-        status="graded",
-        artifacts={
-            "agent_pendulum.gif": gif,
-            "learning_curve_pendulum.png": png,
-            "agent_mountaincar.gif": gif,
-            "learning_curve_mountaincar.png": png,
-        },
-    )
-    with Gradebook(tmp_path / "book.sqlite") as book:
-        book.record(rec)
-        assert book.artifact_names(1) == list(rec.artifacts)  # the order they were made in
-        (page,) = write_feedback(book, tmp_path / "feedback")
-    text = page.read_text()
-    captions = [
-        "Your learning curve (pendulum)",
-        "Your learning curve (mountaincar)",
-        "Your trained agent (pendulum), played by the grader",
-        "Your trained agent (mountaincar), played by the grader",
-    ]
-    positions = [text.index(c) for c in captions]
-    assert positions == sorted(positions)  # curves first, then the agents, in notebook order

@@ -1,0 +1,86 @@
+"""The feedback pages: what a student sees of each test, curve and agent."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from course_lib.instructor.grading.grade import grade_one
+from course_lib.instructor.grading.gradebook import Gradebook, SubmissionRecord
+from course_lib.instructor.grading.sample import fill
+from tests.instructor.grading.tour_corpus import SOLUTIONS, TOUR
+from tests.instructor.grading.tour_corpus import write as _write
+
+pytestmark = pytest.mark.notebook
+
+
+def test_feedback_and_exports_show_hidden_tests_by_score_only(settings, tmp_path):
+    """The feedback page shows hidden tests by score; Gradescope's results show the grader's
+    verdict, once published (after_published), never the hidden tests' code."""
+    from course_lib.instructor.grading.export import export_csv, export_gradescope
+    from course_lib.instructor.grading.feedback import write_feedback
+
+    nb = fill(SOLUTIONS / f"{TOUR}.ipynb", {"td_target": "return 0.0"})
+    rec = grade_one("s", TOUR, _write(tmp_path, nb), settings)
+    hidden_messages = [t.message for t in rec.tests]
+    with Gradebook(tmp_path / "book.sqlite") as book:
+        book.record(rec)
+        (page,) = write_feedback(book, tmp_path / "feedback")
+        csv_path = export_csv(book, tmp_path / "grades.csv").path
+        (gradescope,) = export_gradescope(book, tmp_path / "gs", solutions=SOLUTIONS)
+    text = page.read_text()
+    assert "Score: 2 / 3" in text
+    for secret in ("probe_", "HIDDEN", "grader_seed", *hidden_messages):
+        assert secret not in text
+    assert "check_td_target" in text  # the visible check's own words are shown
+    header, row = csv_path.read_text().splitlines()
+    assert header.startswith(
+        "student,00_gymnasium_tour,00_gymnasium_tour max,00_gymnasium_tour status"
+    )
+    assert row.startswith("s,2.0,3.0,graded,2.0,0.0")
+    result = json.loads(gradescope.read_text())
+    assert result["score"] == 2.0 and result["max_score"] == 3.0
+    assert [(t["name"], t["score"], t["max_score"], t["visibility"]) for t in result["tests"]] == [
+        ("test_run_episode", 2.0, 2.0, "after_published"),
+        ("test_td_target", 0.0, 1.0, "after_published"),
+    ]
+    td = result["tests"][1]
+    assert td["status"] == "failed" and hidden_messages[1] in td["output"]
+    for secret in ("probe_", "HIDDEN", "grader_seed", "cl.observe"):
+        assert secret not in json.dumps(result)
+
+
+def test_feedback_shows_each_tasks_curve_and_agent_with_its_name(tmp_path):
+    from course_lib.instructor.grading.feedback import _task_of, write_feedback
+
+    assert [_task_of(n) for n in ("learning_curve.png", "agent.gif", "x.png")] == ["", "", ""]
+    assert _task_of("learning_curve_mountaincar.png") == _task_of("agent_mountaincar.gif")
+    png, gif = b"\x89PNG-not-really", b"GIF89a-not-really"
+    rec = SubmissionRecord(
+        student="s",
+        assignment="05_td3",
+        path="p",
+        file_hash="h",
+        grader_version="v",
+        status="graded",
+        artifacts={
+            "agent_pendulum.gif": gif,
+            "learning_curve_pendulum.png": png,
+            "agent_mountaincar.gif": gif,
+            "learning_curve_mountaincar.png": png,
+        },
+    )
+    with Gradebook(tmp_path / "book.sqlite") as book:
+        book.record(rec)
+        assert book.artifact_names(1) == list(rec.artifacts)  # the order they were made in
+        (page,) = write_feedback(book, tmp_path / "feedback")
+    text = page.read_text()
+    captions = [
+        "Your learning curve (pendulum)",
+        "Your learning curve (mountaincar)",
+        "Your trained agent (pendulum), played by the grader",
+        "Your trained agent (mountaincar), played by the grader",
+    ]
+    positions = [text.index(c) for c in captions]
+    assert positions == sorted(positions)  # curves first, then the agents, in notebook order
