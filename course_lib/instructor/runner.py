@@ -17,6 +17,8 @@ from pathlib import Path
 
 import nbformat
 
+from course_lib.instructor.release.context import is_test_cell
+
 __all__ = ["RunResult", "extract_media", "load_cells", "run_notebook"]
 
 _DATA_URI = re.compile(r"data:image/(gif|png|jpeg);base64,([A-Za-z0-9+/=\s]+)")
@@ -139,7 +141,7 @@ def load_cells(
         meta = cell.metadata.get("nbgrader", {})
         if grade_ids is not None and meta.get("grade_id") not in grade_ids:
             continue
-        if grade_ids is None and skip_tests and meta.get("grade") and not meta.get("solution"):
+        if grade_ids is None and skip_tests and is_test_cell(cell):
             continue
         source = "\n".join(
             line for line in cell.source.splitlines() if not line.lstrip().startswith(("%", "!"))

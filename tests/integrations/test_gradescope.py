@@ -100,6 +100,11 @@ def container(autograder_zip, tmp_path_factory) -> Path:
     return root
 
 
+def _env(container: Path) -> dict[str, str]:
+    """run_autograder's environment: ``container`` as /autograder, this interpreter's venv."""
+    return {**os.environ, "AUTOGRADER_ROOT": str(container), "COURSE_LIB_PYTHON": sys.executable}
+
+
 def _submit(container: Path, files: dict[str, nbformat.NotebookNode], *, no_bwrap=False) -> dict:
     """Run run_autograder on ``files`` as Gradescope does; the results, schema-checked."""
     for folder in ("submission", "results"):
@@ -109,7 +114,7 @@ def _submit(container: Path, files: dict[str, nbformat.NotebookNode], *, no_bwra
     shutil.copy(METADATA, container / "submission_metadata.json")
     for name, nb in files.items():
         nbformat.write(nb, container / "submission" / name)
-    env = {**os.environ, "AUTOGRADER_ROOT": str(container), "COURSE_LIB_PYTHON": sys.executable}
+    env = _env(container)
     if no_bwrap:  # a container where bubblewrap cannot create its namespaces
         fake = container.parent / "no-bwrap"
         fake.mkdir(exist_ok=True)
@@ -189,8 +194,9 @@ def test_no_or_too_many_notebooks_give_zero_with_the_reason(container, files, me
 def test_a_broken_notebook_is_an_error_row_not_a_missing_file(container):
     _submit(container, {})  # fresh submission/ and results/ folders
     (container / "submission" / f"{TOUR}.ipynb").write_text("{ not json")
-    env = {**os.environ, "AUTOGRADER_ROOT": str(container), "COURSE_LIB_PYTHON": sys.executable}
-    subprocess.run([str(container / "run_autograder")], cwd=container, env=env, check=True)
+    subprocess.run(
+        [str(container / "run_autograder")], cwd=container, env=_env(container), check=True
+    )
     results = json.loads((container / "results" / "results.json").read_text())
     jsonschema.Draft202012Validator(SCHEMA).validate(results)
     assert results["score"] == 0.0
@@ -201,8 +207,9 @@ def test_a_symlink_to_the_instructors_notebook_is_refused(container):
     _submit(container, {})  # fresh submission/ and results/ folders
     link = container / "submission" / f"{TOUR}.ipynb"
     link.symlink_to(container / "source" / "solutions" / f"{TOUR}.ipynb")
-    env = {**os.environ, "AUTOGRADER_ROOT": str(container), "COURSE_LIB_PYTHON": sys.executable}
-    subprocess.run([str(container / "run_autograder")], cwd=container, env=env, check=True)
+    subprocess.run(
+        [str(container / "run_autograder")], cwd=container, env=_env(container), check=True
+    )
     results = json.loads((container / "results" / "results.json").read_text())
     jsonschema.Draft202012Validator(SCHEMA).validate(results)
     assert results["score"] == 0.0 and results["tests"] == []

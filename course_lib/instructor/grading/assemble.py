@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import nbformat
 
+from course_lib.instructor.release.context import is_test_cell
 from course_lib.instructor.release.markers import replace_solution_regions
 from course_lib.instructor.release.steps import cell_checksum
 
@@ -44,12 +45,6 @@ def _meta(cell: nbformat.NotebookNode) -> dict:
     return cell.get("metadata", {}).get("nbgrader") or {}
 
 
-def _is_test(cell: nbformat.NotebookNode) -> bool:
-    """A test cell: graded, not answered by the student (a grade cell that is also a solution
-    cell is an ungraded written answer, the student's own)."""
-    return bool(_meta(cell).get("grade")) and not _meta(cell).get("solution")
-
-
 def _released_version(cell: nbformat.NotebookNode) -> nbformat.NotebookNode:
     """The cell as students received it (hidden tests removed), for checksum comparison."""
     from course_lib.instructor.release.markers import remove_hidden_regions
@@ -68,7 +63,7 @@ def assemble(source: nbformat.NotebookNode, student: nbformat.NotebookNode) -> A
     """
     tampering: list[Tamper] = []
     source_cells = {g: c for c in source.cells if (g := _gid(c))}
-    protected = {g for g, c in source_cells.items() if _meta(c).get("locked") or _is_test(c)}
+    protected = {g for g, c in source_cells.items() if _meta(c).get("locked") or is_test_cell(c)}
     order = [g for g in (_gid(c) for c in source.cells) if g]
 
     seen: set[str] = set()
@@ -97,7 +92,7 @@ def assemble(source: nbformat.NotebookNode, student: nbformat.NotebookNode) -> A
         elif gid == "setup-colab":
             continue  # the release's Colab set-up cell does nothing outside Colab
         else:
-            if _is_test(cell) or _meta(cell).get("locked"):
+            if is_test_cell(cell) or _meta(cell).get("locked"):
                 # A cell claiming to be graded or locked that the source does not know.
                 tampering.append(Tamper(str(gid), "edited", "an unknown locked cell was dropped"))
                 continue
@@ -128,7 +123,7 @@ def assemble(source: nbformat.NotebookNode, student: nbformat.NotebookNode) -> A
     tests = [
         (g, float(_meta(c).get("points", 0)))
         for c in source.cells
-        if (g := _gid(c)) and _is_test(c)
+        if (g := _gid(c)) and is_test_cell(c)
     ]
     return Assembled(nb, tampering, tests)
 

@@ -72,6 +72,13 @@ class AutograderConfig:
 # --------------------------------------------------------------------------- results.json
 
 
+def _is_test_cell(cell: Any) -> bool:
+    # imported here: the command imports this module, which must load without nbformat
+    from course_lib.instructor.release.context import is_test_cell
+
+    return is_test_cell(cell)
+
+
 def _has_hidden_tests(cell: Any) -> bool:
     from course_lib.instructor.release.markers import find_regions
 
@@ -108,10 +115,8 @@ def results_json(
     hidden: set[str] = set()
     if source is not None:
         for cell in source.cells:
-            record = cell.get("metadata", {}).get("nbgrader") or {}
-            if record.get("grade") and not record.get("solution"):
-                if _has_hidden_tests(cell):
-                    hidden.add(record["grade_id"])
+            if _is_test_cell(cell) and _has_hidden_tests(cell):
+                hidden.add(cell["metadata"]["nbgrader"]["grade_id"])
 
     def points(value: float) -> float:  # results.json is strict JSON: no NaN or infinity
         value = float(value)
@@ -266,10 +271,7 @@ def build_autograder(
         raise FileNotFoundError(f"no course wheel at {wheel}")
     nb = nbformat.read(notebook, as_version=4)
     points = sum(
-        float(c.metadata["nbgrader"].get("points", 0))
-        for c in nb.cells
-        if c.metadata.get("nbgrader", {}).get("grade")
-        and not c.metadata["nbgrader"].get("solution")
+        float(c.metadata["nbgrader"].get("points", 0)) for c in nb.cells if _is_test_cell(c)
     )
     config = AutograderConfig(
         assignment=assignment,

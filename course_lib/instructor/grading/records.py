@@ -14,6 +14,7 @@ import nbformat
 
 import course_lib
 from course_lib.instructor.grading.gradebook import SubmissionRecord, TestRecord
+from course_lib.instructor.release.context import is_test_cell
 
 __all__ = ["GRADER_VERSION", "failed_record"]
 
@@ -28,7 +29,7 @@ def _error_record(
     rec.status, rec.error = "error", error
     for cell in source.cells if source is not None else []:
         meta = cell.metadata.get("nbgrader", {})
-        if meta.get("grade") and not meta.get("solution"):  # a test cell, not a written answer
+        if is_test_cell(cell):
             rec.tests.append(
                 TestRecord(meta["grade_id"], 0.0, float(meta.get("points", 0)), "not run", why)
             )

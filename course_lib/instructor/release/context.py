@@ -183,6 +183,13 @@ def _is_locked(cell: Any) -> bool:
     return _flag(cell, "locked")
 
 
+def is_test_cell(cell: Any) -> bool:
+    """A test cell: graded and not the student's to answer (a grade cell that is also a
+    solution cell is an ungraded written answer, the student's own)."""
+    record = _nbgrader(cell) or {}
+    return bool(record.get("grade")) and not record.get("solution")
+
+
 def _source(cell: Any) -> str:
     source = cell.get("source", "")
     return "".join(source) if isinstance(source, list) else source
