@@ -178,12 +178,43 @@ def policy_to_data(
     *,
     kind: Kind = "auto",
     action_scale: Literal["normalized", "env"] = "normalized",
+    pass_mark: float | None = None,
+    episodes: int | None = None,
 ) -> dict[str, Any]:
-    """Like :func:`export_policy`, but as an observation: ``{"meta": ..., "program": base64}``."""
+    """Like :func:`export_policy`, but as an observation: ``{"meta": ..., "program": base64}``.
+
+    Args:
+        pass_mark, episodes: the notebook's criterion (mean return over that many episodes),
+            recorded as ``"criterion"``. The grader plays the reference solution's policy
+            observation's criterion, so a hidden test passes the notebook's config here and
+            the numbers are written once, in the config.
+
+    Raises:
+        ValueError: only one of ``pass_mark`` and ``episodes`` is given, or ``episodes`` < 1.
+    """
+    if (pass_mark is None) != (episodes is None):
+        raise ValueError(
+            "policy_to_data: give both pass_mark and episodes (the notebook's criterion), "
+            "or neither"
+        )
+    if episodes is not None and (
+        isinstance(episodes, bool) or int(episodes) != episodes or episodes < 1
+    ):
+        raise ValueError(f"policy_to_data: episodes must be a whole number >= 1, not {episodes!r}")
     program, meta = _export(policy, env_id, kind, action_scale)
     buffer = io.BytesIO()
     torch.export.save(program, buffer, extra_files={"course_lib.json": json.dumps(meta)})
-    return {"meta": meta, "program": base64.b64encode(buffer.getvalue()).decode("ascii")}
+    data: dict[str, Any] = {
+        "meta": meta,
+        "program": base64.b64encode(buffer.getvalue()).decode("ascii"),
+    }
+    if pass_mark is not None and episodes is not None:
+        data["criterion"] = {
+            "env_id": env_id,
+            "threshold": float(pass_mark),
+            "episodes": int(episodes),
+        }
+    return data
 
 
 def load_policy(source: str | Path | bytes) -> tuple[Any, dict[str, Any]]:

@@ -127,3 +127,27 @@ def test_policy_to_data_round_trips(tmp_path):
     assert meta == data["meta"]
     obs = _obs(1, 4)[0]
     assert act(obs) == int(actor(torch.as_tensor(obs[None]))[0].argmax())
+
+
+def test_policy_to_data_records_the_notebooks_criterion_for_the_grader():
+    from course_lib.handoff import policy_to_data
+
+    data = policy_to_data(TwoHeaded(), "CartPole-v1", pass_mark=475.0, episodes=20)
+    assert data["criterion"] == {"env_id": "CartPole-v1", "threshold": 475.0, "episodes": 20}
+    assert "criterion" not in policy_to_data(TwoHeaded(), "CartPole-v1")
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "why"),
+    [
+        ({"pass_mark": 475.0}, "give both pass_mark and episodes"),
+        ({"episodes": 20}, "give both pass_mark and episodes"),
+        ({"pass_mark": 475.0, "episodes": 0}, "whole number >= 1"),
+        ({"pass_mark": 475.0, "episodes": 2.5}, "whole number >= 1"),
+    ],
+)
+def test_policy_to_data_refuses_half_a_criterion(kwargs, why):
+    from course_lib.handoff import policy_to_data
+
+    with pytest.raises(ValueError, match=why):
+        policy_to_data(TwoHeaded(), "CartPole-v1", **kwargs)

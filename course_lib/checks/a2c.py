@@ -16,6 +16,7 @@ import torch
 from course_lib.checks._nets import build, grads, seeded_obs
 from course_lib.checks.core import check_eval_result as check_reward
 from course_lib.checks.core import expect, expect_close, expect_shape, expect_values, fail, passed
+from course_lib.exercises.a2c import positive_multiple
 
 __all__ = [
     "check_a2c_losses",
@@ -259,17 +260,6 @@ def check_evaluate_actions(evaluate_actions: Callable[..., Any]) -> None:
     passed(name, "log-probabilities of the taken actions, values flattened to (T,)")
 
 
-def _positive_multiple(g: np.ndarray, a: np.ndarray) -> float | None:
-    """The c > 0 with g = c * a, if there is one (to 1e-4 relative), else None."""
-    denom = float(a @ a)
-    if denom == 0.0:
-        return None
-    c = float(g @ a) / denom
-    if c <= 0 or not np.allclose(g, c * a, rtol=1e-4, atol=1e-6 * max(1.0, abs(c))):
-        return None
-    return c
-
-
 def check_a2c_losses(a2c_losses: Callable[..., Any]) -> None:
     """Check ``a2c_losses(log_probs (T,), values (T,), returns (T,)) -> (actor_loss, critic_loss)``.
 
@@ -321,8 +311,8 @@ def check_a2c_losses(a2c_losses: Callable[..., Any]) -> None:
         "critic moves toward the target and not the target toward the critic.",
     )
     advantage = (returns - values).detach().numpy()
-    if _positive_multiple(a_logp, -advantage) is None:
-        flipped = _positive_multiple(a_logp, advantage) is not None
+    if positive_multiple(a_logp, -advantage) is None:
+        flipped = positive_multiple(a_logp, advantage) is not None
         fail(
             name,
             "the actor loss's gradient is not proportional to -(advantage).",

@@ -4,9 +4,8 @@ Each probe runs the student's code on inputs drawn from the grader's seed and re
 what came out: exported networks for the grader to probe, and for ``TD3.train`` the
 raw record of runs on stand-in networks (the actions the target critic received, the
 critic loss's gradient on every Q value, the returned losses, every parameter after
-every call). The grader reads them outside the kernel
-(:mod:`course_lib.instructor.grading.judges_td3`,
-:mod:`course_lib.instructor.grading.programs_td3`).
+every call). The grader reads them outside the kernel, as the exercise's manifest says
+(:mod:`course_lib.exercises.td3.manifest`).
 """
 
 from __future__ import annotations

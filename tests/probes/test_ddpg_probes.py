@@ -14,7 +14,7 @@ import re
 import pytest
 import torch
 
-from course_lib.instructor.grading.judges_ddpg import JUDGES
+from course_lib.instructor.grading.judges import judge_for
 from course_lib.instructor.grading.programs import judge_network
 from course_lib.observations import to_data
 from course_lib.probes import ddpg as probes
@@ -38,7 +38,7 @@ def observed(probe, impl, seed=SEED):
 
 def judged(name, probe, reference_impl, student_impl, seed=SEED):
     reference = observed(probe, reference_impl, seed)
-    return JUDGES[name](observed(probe, student_impl, seed), reference)
+    return judge_for(name)(observed(probe, student_impl, seed), reference)
 
 
 # ---------------------------------------------------------------- replay buffer
@@ -285,13 +285,13 @@ def test_probes_are_deterministic_differ_across_seeds_and_stay_small(name, probe
     assert first == again
     assert first != other
     assert len(json.dumps(first)) < 150_000
-    assert JUDGES[name](first, first).passed
+    assert judge_for(name)(first, first).passed
 
 
 @pytest.mark.parametrize(("name", "probe", "impl"), PROBES)
 def test_judges_refuse_records_for_other_inputs_or_malformed(name, probe, impl):
     reference = observed(probe, impl, 7)
-    verdict = JUDGES[name](observed(probe, impl, 8), reference)
+    verdict = judge_for(name)(observed(probe, impl, 8), reference)
     assert verdict.fraction == 0.0 and "not for the grader's inputs" in verdict.message
-    assert JUDGES[name]({"case": None}, reference).fraction == 0.0
-    assert JUDGES[name]([], reference).fraction == 0.0
+    assert judge_for(name)({"case": None}, reference).fraction == 0.0
+    assert judge_for(name)([], reference).fraction == 0.0

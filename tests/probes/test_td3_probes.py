@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from course_lib.instructor.grading.judges_td3 import JUDGES
+from course_lib.instructor.grading.judges import judge_for
 from course_lib.instructor.grading.programs import judge_network
 from course_lib.probes import td3 as probes
 from tests._td3_reference import SHARED_TRAIN_BUGS
@@ -40,7 +40,7 @@ def reference_train():
 
 
 def judge_train(student, reference):
-    return JUDGES["td3_train"](student, reference)
+    return judge_for("td3_train")(student, reference)
 
 
 # ---------------------------------------------------------------- train

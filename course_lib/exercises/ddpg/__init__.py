@@ -4,8 +4,8 @@ Each ``diagnose_*`` function reads what a probe of :mod:`course_lib.probes.ddpg`
 (the student's raw outputs) against the probe's case (the inputs, taken from the reference
 solution's observation when grading) and returns ``None`` or a :class:`Finding` that names
 the first problem and its fix. The visible checks of :mod:`course_lib.checks.ddpg` raise a
-finding as a ``CheckFailed``; the grader's judges (``course_lib/instructor/grading/judges_ddpg.py``)
-turn it into a verdict. Both therefore accept the same correct variants and name the same
+finding as a ``CheckFailed``; the grader reads it through :data:`MANIFEST`
+(:mod:`.manifest`). Both therefore accept the same correct variants and name the same
 bugs. Nothing here imports the grader.
 
 Statistical tests use thresholds many standard errors away from what a correct
@@ -22,6 +22,7 @@ from course_lib.exercises.ddpg.base import (
     TARGET_HYPOTHESES,
     Record,
 )
+from course_lib.exercises.ddpg.manifest import MANIFEST
 from course_lib.exercises.ddpg.ou_noise import (
     diagnose_ou_noise,
 )
@@ -38,6 +39,7 @@ from course_lib.exercises.finding import Finding
 
 __all__ = [
     "BUFFER_KEYS",
+    "MANIFEST",
     "TARGET_HYPOTHESES",
     "Finding",
     "Record",

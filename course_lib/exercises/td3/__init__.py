@@ -16,8 +16,8 @@ right target, only the right target explains the signs of both runs.
 
 The visible check (:mod:`course_lib.checks.td3`) runs fixed cases, the hidden probe
 (:mod:`course_lib.probes.td3`) cases drawn from the grader's seed, and the grader's judge
-reads the probe's runs with :func:`analyze_train`: a visible failure and a hidden one name
-the same bug. Nothing here imports the grader.
+(:data:`MANIFEST`, :mod:`.manifest`) reads the probe's runs with :func:`analyze_train`: a
+visible failure and a hidden one name the same bug. Nothing here imports the grader.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from course_lib.exercises.td3.cases import (
     cases_digest,
     train_cases,
 )
+from course_lib.exercises.td3.manifest import MANIFEST
 from course_lib.exercises.td3.run import (
     as_number,
     build_agent,
@@ -42,6 +43,7 @@ from course_lib.exercises.td3.standins import (
 
 __all__ = [
     "ANALYSES",
+    "MANIFEST",
     "Finding",
     "FixedBuffer",
     "analyze_train",

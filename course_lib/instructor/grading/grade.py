@@ -33,9 +33,16 @@ from typing import Any
 import nbformat
 
 import course_lib
+from course_lib.exercises.manifest import (
+    Close,
+    Entry,
+    NetworkProbe,
+    PolicyCriterion,
+    load_manifest,
+)
 from course_lib.instructor.grading.assemble import assemble
 from course_lib.instructor.grading.gradebook import Gradebook, SubmissionRecord, TestRecord
-from course_lib.instructor.grading.judges import judge_observation
+from course_lib.instructor.grading.judges import judge_data
 from course_lib.instructor.grading.programs import (
     PROGRAM_TIMEOUT_S,
     run_jobs,
@@ -49,33 +56,6 @@ from course_lib.instructor.release.skipmarks import SkipMarkError, cells_to_skip
 from course_lib.observations import GRADER_SEED_ENV_VAR, MIME_TYPE
 
 __all__ = ["GRADER_VERSION", "GradeSettings", "grade_batch", "grade_one"]
-
-
-# Observations judged by probing an exported network (kind for programs.judge_network).
-NETWORK_OBSERVATIONS = {
-    "actor_critic": "actor_critic",
-    "actor": "actor",
-    "critic": "critic",
-    "ppo_actor": "gaussian_actor",
-    "ppo_critic": "critic",
-    "ddpg_actor": "deterministic_actor",
-    "ddpg_critic": "state_action_critic",
-    "td3_actor": "td3_actor",
-    "td3_critic": "twin_critic",
-}
-# Reward criteria: assignment -> {policy observation -> (env id, threshold, episodes)}.
-# A notebook hands one trained policy to the grader as `trained_policy`, or one per task
-# as `trained_policy_<task>`; each is observed under its variable's name.
-POLICY_CRITERIA: dict[str, dict[str, tuple[str, float, int]]] = {
-    "01_actor_critic": {"trained_policy": ("CartPole-v1", 475.0, 20)},
-    "02_a2c": {"trained_policy": ("CartPole-v1", 475.0, 20)},
-    "03_ppo": {"trained_policy": ("Pendulum-v1", -200.0, 20)},
-    "04_ddpg": {"trained_policy": ("Pendulum-v1", -200.0, 20)},
-    "05_td3": {
-        "trained_policy_pendulum": ("Pendulum-v1", -200.0, 20),
-        "trained_policy_mountaincar": ("MountainCarContinuous-v0", 90.0, 10),
-    },
-}
 
 
 @dataclass
@@ -190,56 +170,73 @@ def reference_observations(assignment: str, settings: GradeSettings) -> dict[str
     return reference
 
 
+def _policy_criterion(name: str, reference: Any) -> dict[str, Any]:
+    """The env, pass mark and episodes that the reference's observation ``name`` carries
+    (the notebook's config, through ``policy_to_data(..., pass_mark=..., episodes=...)``)."""
+    criterion = reference.get("criterion") if isinstance(reference, dict) else None
+    try:
+        return {
+            "env_id": str(criterion["env_id"]),
+            "threshold": float(criterion["threshold"]),
+            "episodes": int(criterion["episodes"]),
+        }
+    except (KeyError, TypeError, ValueError):
+        raise RuntimeError(
+            f"the reference's observation {name!r} carries no criterion: its hidden test must "
+            f"observe `cl.policy_to_data(policy, env_id, pass_mark=config.criterion, "
+            f"episodes=config.eval_episodes)`; fix the instructor notebook first."
+        ) from None
+
+
 def _program_job(
-    assignment: str, name: str, student: Any, settings: GradeSettings
+    entry: Entry, name: str, student: Any, reference: Any, settings: GradeSettings
 ) -> dict[str, Any] | tuple[float, str] | None:
     """The exported-program job that judges observation ``name`` (a network or a trained
     policy), the verdict of a malformed one, or None when the observation is judged here."""
-    if name in NETWORK_OBSERVATIONS:
+    if isinstance(entry, NetworkProbe):
         if not isinstance(student, dict):
             return 0.0, "malformed network observation"
         return {
             "type": "network",
-            "kind": NETWORK_OBSERVATIONS[name],
+            "kind": entry.kind,
+            "problems": entry.problems,
             "data": student,
             "seed": settings.outside_seed,
         }
-    criteria = POLICY_CRITERIA.get(assignment, {})
-    if name in criteria:
-        env_id, threshold, n_episodes = criteria[name]
+    if isinstance(entry, PolicyCriterion):
+        criterion = _policy_criterion(name, reference)
         if not isinstance(student, dict):
             return 0.0, "malformed policy observation"
         return {
             "type": "policy",
             "data": student,
-            "env_id": env_id,
-            "threshold": threshold,
-            "n_episodes": settings.policy_episodes or n_episodes,
+            "env_id": criterion["env_id"],
+            "threshold": criterion["threshold"],
+            "n_episodes": settings.policy_episodes or criterion["episodes"],
             "seed": settings.outside_seed,
         }
     return None
 
 
-def _needs_programs(assignment: str, reference: dict[str, dict[str, Any]]) -> bool:
+def _is_program(entry: Entry | None) -> bool:
+    return isinstance(entry, NetworkProbe | PolicyCriterion)
+
+
+def _needs_programs(manifest: dict[str, Entry], reference: dict[str, dict[str, Any]]) -> bool:
     """Whether the assignment's observations include networks or trained policies."""
-    criteria = POLICY_CRITERIA.get(assignment, {})
-    return any(
-        name in NETWORK_OBSERVATIONS or name in criteria
-        for names in reference.values()
-        for name in names
-    )
+    return any(_is_program(manifest.get(name)) for names in reference.values() for name in names)
 
 
-def _judge_here(name: str, student: Any, reference: Any) -> tuple[float, str]:
+def _judge_here(entry: Entry, student: Any, reference: Any) -> tuple[float, str]:
     try:
-        verdict = judge_observation(name, student, reference)
+        verdict = judge_data(entry, student, reference)
     except Exception as err:  # a judge must not take the whole batch down
         return 0.0, f"the grader could not judge this observation ({type(err).__name__}: {err})"
     return verdict.fraction, verdict.message
 
 
 def _judge_all(
-    assignment: str,
+    manifest: dict[str, Entry],
     emitted: list[tuple[str, Any, Any]],
     gif_jobs: list[dict[str, Any]],
     settings: GradeSettings,
@@ -254,9 +251,10 @@ def _judge_all(
     jobs: list[dict[str, Any]] = []
     waiting: list[int] = []
     for name, student, reference in emitted:
-        job = _program_job(assignment, name, student, settings)
+        entry = manifest.get(name, Close())
+        job = _program_job(entry, name, student, reference, settings)
         if job is None:
-            verdicts.append(_judge_here(name, student, reference))
+            verdicts.append(_judge_here(entry, student, reference))
         elif isinstance(job, tuple):
             verdicts.append(job)
         else:
@@ -296,8 +294,9 @@ def grade_one(
     built = assemble(source, sub.notebook)
     rec.tampering = [(t.grade_id, t.kind, t.detail) for t in built.tampering]
     reference = reference_observations(assignment, settings)
+    manifest = load_manifest(assignment, source.metadata)
     # The judging process starts now and imports torch while the notebook runs.
-    judge = start_judge() if _needs_programs(assignment, reference) else None
+    judge = start_judge() if _needs_programs(manifest, reference) else None
     try:
         result = _execute(built.notebook, settings)
     except BaseException:
@@ -320,10 +319,8 @@ def grade_one(
         got = observed.get(grade_id, {})
         for name, ref_data in reference.get(grade_id, {}).items():
             emitted.extend((name, e, ref_data) for e in got.get(name, []))
-    gifs = _gif_jobs(observed, assignment, settings)
-    verdicts, gif_results = _judge_all(
-        assignment, emitted, [job for _, job in gifs], settings, judge
-    )
+    gifs = _gif_jobs(observed, manifest, reference, settings)
+    verdicts, gif_results = _judge_all(manifest, emitted, [job for _, job in gifs], settings, judge)
     next_verdict = iter(verdicts)
     for grade_id, points in built.tests:
         cell = cells.get(grade_id)
@@ -396,21 +393,30 @@ def _learning_curves(result: ExecutionResult) -> dict[str, bytes]:
 
 
 def _gif_jobs(
-    observed: dict[str, dict[str, list[Any]]], assignment: str, settings: GradeSettings
+    observed: dict[str, dict[str, list[Any]]],
+    manifest: dict[str, Entry],
+    reference: dict[str, dict[str, Any]],
+    settings: GradeSettings,
 ) -> list[tuple[str, dict[str, Any]]]:
     """``(artifact name, job)`` for a GIF of each trained policy (``agent.gif``,
     ``agent_<task>.gif``), in the order the cells emitted them."""
+    policies = [name for name, entry in manifest.items() if isinstance(entry, PolicyCriterion)]
+    env_ids = {
+        name: _policy_criterion(name, data)["env_id"]
+        for names in reference.values()
+        for name, data in names.items()
+        if name in policies
+    }
     jobs: list[tuple[str, dict[str, Any]]] = []
-    criteria = POLICY_CRITERIA.get(assignment, {})
     for names in observed.values():
-        for name, (env_id, _, _) in criteria.items():
+        for name in policies:
             policy = names.get(name)
-            if not (policy and isinstance(policy[-1], dict)):
+            if name not in env_ids or not (policy and isinstance(policy[-1], dict)):
                 continue
             job = {
                 "type": "gif",
                 "data": policy[-1],
-                "env_id": env_id,
+                "env_id": env_ids[name],
                 "seed": settings.outside_seed,
             }
             jobs.append((f"agent{name.removeprefix('trained_policy')}.gif", job))

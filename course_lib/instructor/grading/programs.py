@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import functools
+import importlib
 import io
 import json
 import os
@@ -33,6 +35,7 @@ import numpy as np
 __all__ = [
     "ALLOWED_OPS",
     "PROGRAM_TIMEOUT_S",
+    "STANDARD_KINDS",
     "ProgramRejected",
     "judge_network",
     "judge_policy",
@@ -207,26 +210,50 @@ ProblemsFn = Callable[[Any, dict[str, Any], int], list[str]]
 """``problems(module, data, seed)``: what is wrong with a loaded network (empty: nothing)."""
 
 
-def _network_kinds() -> dict[str, ProblemsFn]:
-    """The kinds judged by a problems function of a notebook's own module."""
-    from course_lib.instructor.grading.programs_ddpg import NETWORK_KINDS as ddpg_kinds
-    from course_lib.instructor.grading.programs_td3 import NETWORK_KINDS as td3_kinds
+STANDARD_KINDS = ("actor_critic", "actor", "gaussian_actor", "critic")
+"""The network kinds probed here; every other kind names its own problems function."""
 
-    return {**ddpg_kinds, **td3_kinds}
+
+def problems_function(kind: str, problems: str | None = None) -> ProblemsFn | None:
+    """The problems function of ``kind``: ``problems`` (``"package.module:function"``, from
+    an exercise's manifest entry) or, without it, the course manifests' entry for ``kind``;
+    None for a standard kind (:data:`STANDARD_KINDS`)."""
+    if problems is None:
+        if kind in STANDARD_KINDS:
+            return None
+        problems = _course_problems().get(kind)
+        if problems is None:
+            raise ValueError(f"no exercise manifest names network kind {kind!r}")
+    module_name, _, function = problems.partition(":")
+    return getattr(importlib.import_module(module_name), function)
+
+
+@functools.cache
+def _course_problems() -> dict[str, str]:
+    """``{kind: "package.module:function"}`` of the course's network probes."""
+    from course_lib.exercises.manifest import NOTEBOOKS, NetworkProbe, load_manifest
+
+    return {
+        entry.kind: entry.problems
+        for assignment in NOTEBOOKS
+        for entry in load_manifest(assignment).values()
+        if isinstance(entry, NetworkProbe) and entry.problems is not None
+    }
 
 
 def _failure(err: BaseException) -> str:
     return f"the network failed on the grader's inputs: {type(err).__name__}: {err}"
 
 
-def judge_network(kind: str, data: dict[str, Any], seed: int) -> dict[str, Any]:
+def judge_network(
+    kind: str, data: dict[str, Any], seed: int, problems: str | None = None
+) -> dict[str, Any]:
     """Probe an exported network on grader inputs.
 
     Kinds: ``actor_critic``, ``actor`` (probabilities), ``gaussian_actor`` (mean, std)
-    and ``critic`` here; ``deterministic_actor`` and ``state_action_critic`` (notebook 04)
-    in :data:`course_lib.instructor.grading.programs_ddpg.NETWORK_KINDS`; ``td3_actor`` and
-    ``twin_critic`` (notebook 05) in
-    :data:`course_lib.instructor.grading.programs_td3.NETWORK_KINDS`.
+    and ``critic`` here (:data:`STANDARD_KINDS`); any other kind is judged by the problems
+    function its manifest entry names (:class:`course_lib.exercises.manifest.NetworkProbe`),
+    e.g. notebook 04's in :mod:`course_lib.exercises.ddpg.networks`.
     A problems function that raises fails the network with the error.
 
     Returns ``{"fraction": 0..1, "message": ...}``.
@@ -237,7 +264,7 @@ def judge_network(kind: str, data: dict[str, Any], seed: int) -> dict[str, Any]:
         >>> judge_network("critic", {"program": None}, 0)["message"]
         'no network was exported (forward did not return what the exercise asks)'
     """
-    problems_of = _network_kinds().get(kind)
+    problems_of = problems_function(kind, problems)
     if data.get("program") is None:
         if problems_of is None:
             why = " (forward did not return what the exercise asks)"
@@ -249,14 +276,14 @@ def judge_network(kind: str, data: dict[str, Any], seed: int) -> dict[str, Any]:
     except ProgramRejected as err:
         return {"fraction": 0.0, "message": str(err)}
     if problems_of is None:
-        problems = _builtin_problems(kind, module, data, seed)
+        found = _builtin_problems(kind, module, data, seed)
     else:
         try:
-            problems = problems_of(module, data, seed)
+            found = problems_of(module, data, seed)
         except Exception as err:  # a broken program is the submission's fault
-            problems = [_failure(err)]
-    if problems:
-        return {"fraction": 0.0, "message": "; ".join(problems)}
+            found = [_failure(err)]
+    if found:
+        return {"fraction": 0.0, "message": "; ".join(found)}
     return {"fraction": 1.0, "message": "the network behaves as specified on the grader's inputs"}
 
 
@@ -376,7 +403,7 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
     """One job's result: ``network`` and ``policy`` jobs give ``{"fraction", "message", ...}``,
     ``gif`` jobs ``{"gif": base64 or None, ...}``."""
     if job["type"] == "network":
-        return judge_network(job["kind"], job["data"], int(job["seed"]))
+        return judge_network(job["kind"], job["data"], int(job["seed"]), job.get("problems"))
     if job["type"] == "policy":
         return judge_policy(
             job["data"],

@@ -441,3 +441,16 @@ def test_td3_notebook_correct_and_max_instead_of_min(settings, tmp_path):
     assert scores["test_networks"] == 2.0 and scores["test_td3"] == 0.0, scores
     (td3_test,) = [t for t in rec.tests if t.grade_id == "test_td3"]
     assert "max" in td3_test.visible, td3_test.visible
+
+
+def test_a_reference_policy_without_its_criterion_stops_the_grader_with_the_fix():
+    from course_lib.instructor.grading.grade import _policy_criterion
+
+    criterion = {"env_id": "CartPole-v1", "threshold": 475, "episodes": 20}
+    assert _policy_criterion("trained_policy", {"criterion": criterion}) == {
+        "env_id": "CartPole-v1",
+        "threshold": 475.0,
+        "episodes": 20,
+    }
+    with pytest.raises(RuntimeError, match=r"pass_mark=config\.criterion"):
+        _policy_criterion("trained_policy", {"meta": {}, "program": ""})

@@ -1,20 +1,18 @@
-"""Judging notebook 04's exported networks: a deterministic actor and a Q(state, action) critic.
+"""Notebook 04's exported networks: a deterministic actor and a Q(state, action) critic.
 
-Both arrive as ``torch.export`` programs (:func:`course_lib.observations.module_to_data`)
-and are loaded by :func:`course_lib.instructor.grading.programs.judge_network` (weights only,
-allowed operations only), which applies the kind's function of :data:`NETWORK_KINDS`,
+Both arrive as ``torch.export`` programs (:func:`course_lib.observations.module_to_data`).
+The grader loads one (weights only, allowed operations only) in its own process and applies
+the function its manifest entry names (:class:`~course_lib.exercises.manifest.NetworkProbe`),
 ``problems(module, data, seed) -> list[str]`` (empty when the network behaves as
-specified), in the grader's separate process. Each draws its inputs from the grader's
+specified). Each draws its inputs from the grader's
 seed: 16 standard normal states, then 16 actions uniform in [-1, 1].
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 __all__ = [
-    "NETWORK_KINDS",
     "deterministic_actor_problems",
     "state_action_critic_problems",
 ]
@@ -113,10 +111,3 @@ def _gen(obs: Any) -> Any:
     import torch
 
     return torch.Generator().manual_seed(int(obs.shape[0]) * 7919 + int(obs.shape[1]))
-
-
-NETWORK_KINDS: dict[str, Callable[[Any, dict[str, Any], int], list[str]]] = {
-    "deterministic_actor": deterministic_actor_problems,
-    "state_action_critic": state_action_critic_problems,
-}
-"""Network kinds of notebook 04 for :func:`course_lib.instructor.grading.programs.judge_network`."""

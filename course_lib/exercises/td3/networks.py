@@ -1,8 +1,9 @@
-"""Grader-side probes of notebook 05's exported networks (TD3).
+"""Notebook 05's exported networks (TD3), probed by the grader in its own process.
 
-Two kinds, each a function ``problems(module, data, seed) -> list[str]`` (empty when
-the network behaves as specified) in :data:`NETWORK_KINDS`;
-:func:`course_lib.instructor.grading.programs.judge_network` loads the program and applies one:
+Two functions ``problems(module, data, seed) -> list[str]`` (empty when the network behaves
+as specified), named by the manifest's
+:class:`~course_lib.exercises.manifest.NetworkProbe` entries; the grader loads the program
+(weights only, allowed operations only) and applies one:
 
 * ``td3_actor``: ``module(state)`` -> actions (B, action_dim) within ±max_action, even
   with weights scaled up 50 times and inputs up to 1000 times, beyond ±1 when
@@ -15,10 +16,9 @@ the network behaves as specified) in :data:`NETWORK_KINDS`;
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from typing import Any
 
-__all__ = ["NETWORK_KINDS", "td3_actor_problems", "twin_critic_problems"]
+__all__ = ["td3_actor_problems", "twin_critic_problems"]
 
 
 def td3_actor_problems(module: Any, data: dict[str, Any], seed: int) -> list[str]:
@@ -104,10 +104,3 @@ def twin_critic_problems(module: Any, data: dict[str, Any], seed: int) -> list[s
         ):
             return ["one row's Q value depends on the rest of the batch"]
     return []
-
-
-NETWORK_KINDS: dict[str, Callable[[Any, dict[str, Any], int], list[str]]] = {
-    "td3_actor": td3_actor_problems,
-    "twin_critic": twin_critic_problems,
-}
-"""Network kinds of notebook 05 for :func:`course_lib.instructor.grading.programs.judge_network`."""

@@ -1,0 +1,98 @@
+"""How the grader judges notebook 04's observations: the manifest and its judges.
+
+Each data exercise is read by its diagnosis (``diagnose_*``) on the record the probe
+emitted and the case the grader chose (the reference's); the networks are exported and
+probed by :mod:`.networks`; the trained policy is played against the notebook's criterion.
+
+Part of :mod:`course_lib.exercises.ddpg`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from course_lib.exercises.compare import first_difference
+from course_lib.exercises.ddpg.agent_step import diagnose_agent_step
+from course_lib.exercises.ddpg.base import Record
+from course_lib.exercises.ddpg.ou_noise import diagnose_ou_noise
+from course_lib.exercises.ddpg.replay_buffer import diagnose_replay_buffer
+from course_lib.exercises.ddpg.soft_update import diagnose_soft_update
+from course_lib.exercises.ddpg.update_model import diagnose_update_model
+from course_lib.exercises.finding import Finding
+from course_lib.exercises.manifest import (
+    Close,
+    Diagnosed,
+    Entry,
+    Judge,
+    NetworkProbe,
+    PolicyCriterion,
+)
+
+__all__ = ["MANIFEST", "judge_by", "judge_replay_buffer"]
+
+Diagnosis = Callable[[Record, Record], Finding | None]
+
+
+def _read(diagnose: Diagnosis, student: Any, ref: Any) -> Finding | None:
+    """``diagnose`` on the student's record, if it is for the grader's case."""
+    if not isinstance(student, dict):
+        return Finding("malformed observation (not a mapping)")
+    if first_difference(ref["case"], student.get("case"), "", 1e-9, 1e-12) is not None:
+        return Finding("the observation is not for the grader's inputs")
+    try:
+        return diagnose(student, ref["case"])
+    except Exception as err:  # a malformed (or forged) record earns nothing, and says so
+        return Finding(f"malformed observation ({type(err).__name__}: {err})")
+
+
+def judge_by(diagnose: Diagnosis) -> Judge:
+    """The judge that reads an observation with ``diagnose``."""
+
+    def judge(student: Any, reference: Any) -> Finding | None:
+        return _read(diagnose, student, reference)
+
+    judge.__name__ = judge.__qualname__ = f"judge_by_{diagnose.__name__}"
+    judge.__doc__ = f"Judge an observation with :func:`{diagnose.__name__}`."
+    return judge
+
+
+def judge_replay_buffer(student: Any, reference: Any) -> Finding | None:
+    """Each of the probe's buffers, read with :func:`diagnose_replay_buffer`."""
+    cases = student.get("cases") if isinstance(student, dict) else None
+    if not isinstance(cases, list) or len(cases) != len(reference["cases"]):
+        return Finding("the observation does not have one record per buffer")
+    for got, ref in zip(cases, reference["cases"], strict=True):
+        found = _read(diagnose_replay_buffer, got, ref)
+        if found is not None:
+            return found
+    return None
+
+
+_NETWORKS = "course_lib.exercises.ddpg.networks"
+
+MANIFEST: dict[str, Entry] = {
+    "ddpg_replay_buffer": Diagnosed(
+        judge_replay_buffer,
+        "len counts what is stored; uniform batches of batch_size, aligned; the ring wraps",
+    ),
+    "ddpg_ou_noise": Diagnosed(
+        judge_by(diagnose_ou_noise), "a mean-reverting process with normal increments; reset to mu"
+    ),
+    "action_normalizer": Close(),
+    "ddpg_actor": NetworkProbe("deterministic_actor", f"{_NETWORKS}:deterministic_actor_problems"),
+    "ddpg_critic": NetworkProbe("state_action_critic", f"{_NETWORKS}:state_action_critic_problems"),
+    "ddpg_soft_update": Diagnosed(
+        judge_by(diagnose_soft_update), "every target parameter moves tau of the way, in place"
+    ),
+    "ddpg_agent_step": Diagnosed(
+        judge_by(diagnose_agent_step),
+        "random warm-up, clipped noisy actions in training, greedy tests; terminated stored",
+    ),
+    "ddpg_update_model": Diagnosed(
+        judge_by(diagnose_update_model),
+        "TD target from the target networks without gradient, masked; actor climbs Q; soft "
+        "updates; two floats returned",
+    ),
+    "trained_policy": PolicyCriterion(),
+}

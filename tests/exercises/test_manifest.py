@@ -1,0 +1,96 @@
+"""The manifest: every observation a notebook's hidden tests emit is judged as one entry says."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from course_lib.exercises import manifest as manifest_mod
+from course_lib.exercises.manifest import (
+    NOTEBOOKS,
+    Close,
+    Diagnosed,
+    NetworkProbe,
+    PolicyCriterion,
+    exercise_module,
+    load_manifest,
+)
+
+SOLUTIONS = Path(__file__).resolve().parents[2] / "solutions"
+HIDDEN = re.compile(r"### BEGIN HIDDEN TESTS(.*?)### END HIDDEN TESTS", re.S)
+OBSERVED = re.compile(r"cl\.observe\(\s*\"([A-Za-z0-9_]+)\"")
+
+
+def _hidden_observations(assignment: str) -> dict[str, str]:
+    """``{observation name: the hidden test's source}`` of a solution notebook."""
+    nb = nbformat.read(SOLUTIONS / f"{assignment}.ipynb", as_version=4)
+    found: dict[str, str] = {}
+    for cell in nb.cells:
+        for block in HIDDEN.findall(cell.source):
+            for name in OBSERVED.findall(block):
+                found[name] = block
+    return found
+
+
+def test_every_course_notebook_has_an_exercise_module():
+    assert sorted(NOTEBOOKS) == sorted(p.stem for p in SOLUTIONS.glob("*.ipynb"))
+
+
+@pytest.mark.parametrize("assignment", sorted(NOTEBOOKS))
+def test_every_hidden_observation_has_its_entry_and_nothing_else_does(assignment):
+    observed = _hidden_observations(assignment)
+    entries = load_manifest(assignment)
+    assert observed, f"{assignment} emits no observation"
+    assert sorted(entries) == sorted(observed)
+
+
+@pytest.mark.parametrize("assignment", sorted(NOTEBOOKS))
+def test_a_policy_criterion_comes_from_the_notebooks_config(assignment):
+    observed = _hidden_observations(assignment)
+    for name, entry in load_manifest(assignment).items():
+        if isinstance(entry, PolicyCriterion):
+            call = re.sub(r"\s+", " ", observed[name])
+            assert re.search(r"pass_mark=\w+\.criterion, episodes=\w+\.eval_episodes", call), (
+                f"{assignment}: the hidden test of {name} must pass the config's criterion"
+            )
+
+
+def test_entries_say_how_each_kind_of_observation_is_judged():
+    a2c = load_manifest("02_a2c")
+    assert a2c["compute_returns"] == Close()
+    assert isinstance(a2c["a2c_losses"], Diagnosed) and a2c["a2c_losses"].passed
+    assert a2c["actor"] == NetworkProbe("actor")
+    assert a2c["trained_policy"] == PolicyCriterion()
+    td3 = load_manifest("05_td3")["td3_critic"]
+    assert td3.problems == "course_lib.exercises.td3.networks:twin_critic_problems"
+
+
+def test_a_notebook_names_its_own_exercise_module_in_its_metadata():
+    metadata = {"course_lib": {"exercises": "course_lib.exercises.tour"}}
+    assert exercise_module("06_bandits", metadata) == "course_lib.exercises.tour"
+    assert load_manifest("06_bandits", metadata) == load_manifest("00_gymnasium_tour")
+    assert exercise_module("06_bandits") is None and load_manifest("06_bandits") == {}
+
+
+@pytest.mark.parametrize(
+    ("metadata", "why"),
+    [
+        ({"course_lib": {"exercises": 3}}, "must be the dotted name of a module"),
+        ({"course_lib": {"exercises": "no_such_pkg.exercises"}}, "cannot import its exercise"),
+        ({"course_lib": {"exercises": "course_lib.exercises.finding"}}, r"MANIFEST must be a"),
+    ],
+)
+def test_a_bad_exercise_module_is_named_with_the_fix(metadata, why):
+    with pytest.raises(ValueError, match=why):
+        load_manifest("06_bandits", metadata)
+
+
+def test_a_manifest_entry_that_is_not_an_entry_is_refused(monkeypatch):
+    from course_lib.exercises import tour
+
+    monkeypatch.setattr(tour, "MANIFEST", {"run_episode": "close"})
+    with pytest.raises(ValueError, match=r"docs/authoring\.md"):
+        manifest_mod.load_manifest("00_gymnasium_tour")
