@@ -17,6 +17,7 @@ from typing import Any, NoReturn
 import numpy as np
 
 from course_lib.config import is_fast
+from course_lib.exercises.finding import Finding
 
 __all__ = [
     "CheckFailed",
@@ -29,6 +30,7 @@ __all__ = [
     "expect_values",
     "fail",
     "passed",
+    "report",
     "skipped",
     "to_numpy",
 ]
@@ -62,6 +64,18 @@ class CheckFailed(AssertionError):
         self.where = where
         self.hint = hint
         super().__init__(self._format())
+
+    @classmethod
+    def from_finding(cls, check: str, finding: Finding) -> CheckFailed:
+        """The failure of ``check`` that a diagnosis found (its fields map one to one)."""
+        return cls(
+            check,
+            finding.problem,
+            expected=finding.expected,
+            got=finding.got,
+            where=finding.where,
+            hint=finding.hint,
+        )
 
     def _format(self) -> str:
         lines = [f"[{self.check}] {self.problem}"]
@@ -101,6 +115,23 @@ def skipped(check: str, reason: str) -> None:
 def fail(check: str, problem: str, **details: Any) -> NoReturn:
     """Raise :class:`CheckFailed`; keyword arguments as in its constructor."""
     raise CheckFailed(check, problem, **details)
+
+
+def report(check: str, finding: Finding | None, success: str = "") -> None:
+    """Raise what a diagnosis found as a :class:`CheckFailed`, or print ``check``'s pass line.
+
+    Examples:
+        >>> report("demo", None, "all good")
+        ✔ demo passed: all good
+        >>> report("demo", Finding("the sign is flipped", hint="negate it"))
+        Traceback (most recent call last):
+        ...
+        course_lib.checks.core.CheckFailed: [demo] the sign is flipped
+          likely bug: negate it
+    """
+    if finding is not None:
+        raise CheckFailed.from_finding(check, finding)
+    passed(check, success)
 
 
 def to_numpy(value: Any) -> np.ndarray:

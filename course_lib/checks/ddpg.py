@@ -55,14 +55,7 @@ def _report(name: str, found: Finding | None, exc: BaseException | None) -> None
         return
     if found is None:
         found = Finding(f"raised {type(exc).__name__}: {exc}", from_error=True)
-    err = CheckFailed(
-        name,
-        found.problem,
-        expected=found.expected,
-        got=found.got,
-        where=found.where,
-        hint=found.hint,
-    )
+    err = CheckFailed.from_finding(name, found)
     if found.from_error and exc is not None:
         raise err from exc
     raise err

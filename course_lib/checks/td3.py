@@ -438,14 +438,7 @@ def check_td3_train(TD3: Callable[..., Any]) -> None:
                 ) from err
         problem = analysis(list(zip(cases[key], runs, strict=True)))
         if problem is not None:
-            fail(
-                name,
-                problem.problem,
-                expected=problem.expected,
-                got=problem.got,
-                where=problem.where,
-                hint=problem.hint,
-            )
+            raise CheckFailed.from_finding(name, problem)
     passed(
         name,
         "clipped double-Q target without gradient, clipped smoothing noise on the target "
