@@ -1,4 +1,4 @@
-"""Cells the grader does not execute: ``metadata.course_lib.instructor.grading = "skip"``.
+"""Cells the grader does not execute: ``metadata.course_lib.grading = "skip"``.
 
 An instructor marks a cell that only illustrates (an ablation, an animation, a tour of
 a second environment) so that grading a submission does not pay for it. Students see and
@@ -40,7 +40,7 @@ __all__ = [
 ]
 
 SKIP = "skip"
-"""The value of ``metadata.course_lib.instructor.grading`` that keeps a cell out of grading."""
+"""The value of ``metadata.course_lib.grading`` that keeps a cell out of grading."""
 
 
 class SkipMarkError(ValueError):
@@ -62,7 +62,7 @@ def _record(cell: Any) -> Any:
 
 
 def is_marked(cell: Any) -> bool:
-    """Whether the cell carries ``metadata.course_lib.instructor.grading = "skip"``."""
+    """Whether the cell carries ``metadata.course_lib.grading = "skip"``."""
     record = _record(cell)
     return isinstance(record, dict) and record.get("grading") == SKIP
 

@@ -158,7 +158,7 @@ class ValidateMetadata(_Step):
 
 
 class ValidateSkipMarks(_Step):
-    """Check the cells marked not needed for grading (``metadata.course_lib.instructor.grading``).
+    """Check the cells marked not needed for grading (``metadata.course_lib.grading``).
 
     A mark must stand on a given cell and define no name that a later cell reads,
     hidden tests and solutions included
