@@ -13,7 +13,7 @@ import hashlib
 import json
 import os
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import nbformat
 
@@ -146,10 +146,11 @@ def read_submission(
         sub.error = f"not a valid notebook: {type(err).__name__}: {str(err)[:300]}"
         return sub
     made_for = (nb.metadata.get("course_lib") or {}).get("source")
-    expected = f"solutions/{assignment}.ipynb"
-    if made_for and made_for != expected:
+    # the instructor notebook it was released from, whatever its folder was called
+    made_for_name = PurePosixPath(str(made_for).replace("\\", "/")).name if made_for else None
+    if made_for_name and made_for_name != f"{assignment}.ipynb":
         sub.error = (
-            f"wrong assignment: this notebook is {made_for.removeprefix('solutions/')}, "
+            f"wrong assignment: this notebook is {made_for_name}, "
             f"submitted for {assignment}; submit it in the right assignment folder."
         )
         return sub
