@@ -71,6 +71,15 @@ def _add_grade_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--cell-timeout", type=float, default=300.0)
     parser.add_argument("--notebook-timeout", type=float, default=1800.0)
     parser.add_argument("--memory-mb", type=int, default=4096)
+    parser.add_argument(
+        "--exercises",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="a folder of your own exercise modules, for notebooks that name one in their "
+        "metadata (course_lib.exercises); students' kernels can read it (docs/authoring.md)",
+    )
     parser.add_argument("--fast", action="store_true", help="tiny training budgets (smoke tests)")
     parser.add_argument(
         "--require-sandbox", action="store_true", help="fail instead of grading without bubblewrap"
@@ -83,6 +92,7 @@ def _run_grade(args: argparse.Namespace) -> int:
 
     from course_lib.instructor.grading.grade import (
         GradeSettings,
+        check_exercise_dirs,
         default_seed,
         discover,
         grade_batch,
@@ -99,6 +109,11 @@ def _run_grade(args: argparse.Namespace) -> int:
     if args.scheduler and args.slurm:
         print(f"{PROG} grade: error: give --scheduler or --slurm, not both", file=sys.stderr)
         return EXIT_ERROR
+    try:
+        exercise_dirs = check_exercise_dirs(args.exercises, args.solutions)
+    except ValueError as error:
+        print(f"{PROG} grade: error: {error}", file=sys.stderr)
+        return EXIT_ERROR
     wanted = set(args.assignment) if args.assignment else None
     items = discover(args.submitted, args.files, wanted)
     seed = args.seed if args.seed is not None else default_seed(args.gradebook)
@@ -114,6 +129,7 @@ def _run_grade(args: argparse.Namespace) -> int:
         ),
         fast=args.fast,
         require_sandbox=args.require_sandbox,
+        exercise_dirs=exercise_dirs,
     )
     stats = {"graded": 0, "errors": 0, "score": 0.0, "max": 0.0}
     bar = tqdm(total=len(items), desc="grading", unit="nb")

@@ -47,6 +47,14 @@ def _add_gradescope_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--seed", type=int, default=None, help="grading seed (default: drawn now)")
     parser.add_argument("--memory-mb", type=int, default=3072)
     parser.add_argument("--fast", action="store_true", help="tiny training budgets (to try it out)")
+    parser.add_argument(
+        "--exercises",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="a folder of your own exercise modules, copied into the zip (as for grade)",
+    )
     parser.set_defaults(run=_run_gradescope)
 
 
@@ -73,6 +81,7 @@ def _run_gradescope(args: argparse.Namespace) -> int:
                 seed=args.seed,
                 fast=args.fast,
                 memory_mb=args.memory_mb,
+                exercises=args.exercises,
             )
         except (FileNotFoundError, ValueError) as error:
             print(f"{PROG} gradescope: error: {error}", file=sys.stderr)

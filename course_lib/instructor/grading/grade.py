@@ -19,9 +19,11 @@ import base64
 import contextlib
 import hashlib
 import json
+import os
 import secrets
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterable
@@ -44,6 +46,7 @@ from course_lib.instructor.grading.assemble import assemble
 from course_lib.instructor.grading.gradebook import Gradebook, SubmissionRecord, TestRecord
 from course_lib.instructor.grading.judges import judge_data
 from course_lib.instructor.grading.programs import (
+    EXERCISE_PATHS,
     PROGRAM_TIMEOUT_S,
     run_jobs,
     start_judge,
@@ -71,6 +74,11 @@ class GradeSettings:
     policy_episodes: int | None = None
     """Episodes per policy evaluation; None: each criterion's own count."""
     require_sandbox: bool = False
+    exercise_dirs: tuple[Path, ...] = ()
+    """Folders of the instructor's own exercise modules (a notebook names its module in its
+    metadata, ``course_lib.exercises``): importable by the grader, and bound read-only into
+    the sandbox and put on the kernel's ``PYTHONPATH`` (students may read them, as they read
+    ``course_lib``; see :func:`check_exercise_dirs`)."""
     judge_seed: int | None = None
     """Seed of what the grader does outside the kernel (its evaluation episodes, network
     probes, animations); None: ``seed``. The kernel knows ``seed`` (its probes need it), so
@@ -88,10 +96,57 @@ def _package_dir() -> Path:
 
 
 def _kernel_env(settings: GradeSettings) -> dict[str, str]:
-    return {
+    env = {
         GRADER_SEED_ENV_VAR: str(settings.seed),
         "COURSE_LIB_FAST": "1" if settings.fast else "0",
     }
+    if settings.exercise_dirs:
+        env["PYTHONPATH"] = os.pathsep.join(str(d) for d in settings.exercise_dirs)
+    return env
+
+
+def check_exercise_dirs(dirs: Iterable[Path], solutions: Path) -> tuple[Path, ...]:
+    """``dirs`` resolved, once each, after checking that none can show a student the answers.
+
+    Raises:
+        ValueError: a folder is missing, holds a notebook, or holds or lies inside the
+            instructor notebooks' folder.
+    """
+    solutions = Path(solutions).resolve()
+    checked: list[Path] = []
+    for given in dirs:
+        folder = Path(given).resolve()
+        if not folder.is_dir():
+            raise ValueError(f"--exercises {given}: no such folder")
+        if (
+            folder == solutions
+            or solutions.is_relative_to(folder)
+            or folder.is_relative_to(solutions)
+        ):
+            raise ValueError(
+                f"--exercises {given}: the folder overlaps the instructor notebooks "
+                f"({solutions}), which the student's kernel must never see; keep the exercise "
+                f"modules in a folder of their own"
+            )
+        notebook = next(folder.rglob("*.ipynb"), None)
+        if notebook is not None:
+            raise ValueError(
+                f"--exercises {given}: it holds a notebook ({notebook.relative_to(folder)}); "
+                f"the folder is readable from the student's kernel, so keep only the exercise "
+                f"modules there"
+            )
+        if folder not in checked:
+            checked.append(folder)
+    return tuple(checked)
+
+
+def _use_exercise_dirs(settings: GradeSettings) -> None:
+    """Make the instructor's exercise modules importable here and in the judging process."""
+    for folder in map(str, settings.exercise_dirs):
+        if folder not in sys.path:
+            sys.path.insert(0, folder)
+        if folder not in EXERCISE_PATHS:
+            EXERCISE_PATHS.append(folder)
 
 
 def _execute(nb: nbformat.NotebookNode, settings: GradeSettings) -> ExecutionResult:
@@ -108,7 +163,7 @@ def _execute(nb: nbformat.NotebookNode, settings: GradeSettings) -> ExecutionRes
             workdir,
             limits=settings.limits,
             env=_kernel_env(settings),
-            extra_ro_binds=[_package_dir()],
+            extra_ro_binds=[_package_dir(), *settings.exercise_dirs],
             require_sandbox=settings.require_sandbox,
             omit=omit,
         )
@@ -283,6 +338,7 @@ def grade_one(
 ) -> SubmissionRecord:
     """Grade one submission; never raises for the submission's faults."""
     start = time.perf_counter()
+    _use_exercise_dirs(settings)
     source_path = settings.solutions / f"{assignment}.ipynb"
     source = nbformat.read(source_path, as_version=4) if source_path.is_file() else None
     sub = read_submission(student, assignment, Path(path), source)
@@ -502,6 +558,7 @@ def default_seed(gradebook_path: Path) -> int:
 
 __all__ += [
     "BatchSummary",
+    "check_exercise_dirs",
     "default_seed",
     "discover",
     "failed_record",

@@ -27,7 +27,8 @@ import secrets
 import tempfile
 import time
 import zipfile
-from dataclasses import asdict, dataclass
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +59,8 @@ class AutograderConfig:
         hidden_visibility: when students see the tests that hold hidden tests.
         memory_mb, cell_timeout_s, notebook_timeout_s: the sandbox's limits.
         fast: tiny training budgets (smoke tests of the autograder only).
+        exercise_dirs: the instructor's own exercise folders in the zip (``exercises/0``, ...),
+            relative to the autograder's ``source/`` folder.
     """
 
     assignment: str
@@ -67,6 +70,7 @@ class AutograderConfig:
     cell_timeout_s: float = 600.0
     notebook_timeout_s: float = 1800.0
     fast: bool = False
+    exercise_dirs: list[str] = field(default_factory=list)
 
 
 # --------------------------------------------------------------------------- results.json
@@ -239,6 +243,7 @@ def build_autograder(
     seed: int | None = None,
     fast: bool = False,
     memory_mb: int = 3072,
+    exercises: Sequence[Path] = (),
 ) -> Path:
     """Write ``out_dir/<assignment>_autograder.zip`` and return its path.
 
@@ -249,10 +254,13 @@ def build_autograder(
         hidden_visibility: when tests holding hidden tests are shown (:data:`VISIBILITIES`).
         seed: the grading seed (default: drawn now).
         fast: tiny training budgets, for trying the autograder out.
+        exercises: folders of the instructor's own exercise modules, for a notebook that names
+            one in its metadata (see ``course-lib grade --exercises``); copied into the zip.
 
     Raises:
         FileNotFoundError: if the assignment's notebook or the wheel is missing.
-        ValueError: for an unknown visibility.
+        ValueError: for an unknown visibility, a bad exercise folder, or a notebook whose
+            exercise module is neither the course's nor in ``exercises``.
     """
     import nbformat
 
@@ -270,6 +278,7 @@ def build_autograder(
     if not wheel.is_file():
         raise FileNotFoundError(f"no course wheel at {wheel}")
     nb = nbformat.read(notebook, as_version=4)
+    exercise_dirs = _exercise_files(assignment, nb, notebook.parent, exercises)
     points = sum(
         float(c.metadata["nbgrader"].get("points", 0)) for c in nb.cells if _is_test_cell(c)
     )
@@ -279,6 +288,7 @@ def build_autograder(
         hidden_visibility=hidden_visibility,
         memory_mb=memory_mb,
         fast=fast,
+        exercise_dirs=[f"exercises/{i}" for i in range(len(exercise_dirs))],
     )
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -290,9 +300,13 @@ def build_autograder(
             info.external_attr = 0o100755 << 16  # executable, as Gradescope requires
             info.compress_type = zipfile.ZIP_DEFLATED
             archive.writestr(info, text)
-        archive.writestr(CONFIG_NAME, json.dumps(asdict(config), indent=2) + "\n")
+        written = {k: v for k, v in asdict(config).items() if k != "exercise_dirs" or v}
+        archive.writestr(CONFIG_NAME, json.dumps(written, indent=2) + "\n")
         archive.write(notebook, f"solutions/{notebook.name}")
         archive.write(wheel, wheel.name)
+        for i, files in enumerate(exercise_dirs):
+            for relative, file in files:
+                archive.write(file, f"exercises/{i}/{relative}")
         archive.writestr(
             "README.txt",
             _README.format(
@@ -301,6 +315,33 @@ def build_autograder(
         )
     os.replace(partial, path)
     return path
+
+
+def _exercise_files(
+    assignment: str, nb: Any, solutions: Path, exercises: Sequence[Path]
+) -> list[list[tuple[str, Path]]]:
+    """The files of each exercise folder for the zip (no caches), after checking that the
+    notebook's exercise module is the course's or in one of them."""
+    from course_lib.exercises.manifest import NOTEBOOKS, exercise_module
+    from course_lib.instructor.grading.grade import check_exercise_dirs
+
+    folders = check_exercise_dirs(exercises, solutions)
+    module = exercise_module(assignment, nb.metadata)
+    if module is not None and module not in NOTEBOOKS.values():
+        top = module.split(".")[0]
+        if not any((f / top).is_dir() or (f / f"{top}.py").is_file() for f in folders):
+            raise ValueError(
+                f"{assignment} names the exercise module {module!r}, which is not the "
+                f"course's: give its folder with --exercises DIR"
+            )
+    return [
+        [
+            (p.relative_to(folder).as_posix(), p)
+            for p in sorted(folder.rglob("*"))
+            if p.is_file() and "__pycache__" not in p.parts
+        ]
+        for folder in folders
+    ]
 
 
 # --------------------------------------------------------------------------- in the container
@@ -338,6 +379,7 @@ def _settings(root: Path, config: AutograderConfig, submission: object = None) -
         ),
         fast=config.fast,
         judge_seed=judge_seed(config.seed, submission),
+        exercise_dirs=tuple(root / "source" / d for d in config.exercise_dirs),
     )
 
 

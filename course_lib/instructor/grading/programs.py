@@ -450,14 +450,22 @@ def main() -> int:
     return 0
 
 
+EXERCISE_PATHS: list[str] = []
+"""Folders of an instructor's own exercise modules (``course-lib grade --exercises``), on the
+judging process's ``PYTHONPATH`` so that their problems functions import there too."""
+
+
 def _child_env() -> dict[str, str]:
-    return {
+    env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "TORCH_FORCE_WEIGHTS_ONLY_LOAD": "1",
         "OMP_NUM_THREADS": "1",
         "SDL_VIDEODRIVER": "dummy",
         "HOME": tempfile.gettempdir(),
     }
+    if EXERCISE_PATHS:
+        env["PYTHONPATH"] = os.pathsep.join(EXERCISE_PATHS)
+    return env
 
 
 _COMMAND = (sys.executable, "-m", "course_lib.instructor.grading.programs")
