@@ -36,3 +36,29 @@ def test_wrong_assignment_is_an_error_row(settings, tmp_path):
     other = fill(SOLUTIONS / "02_a2c.ipynb")
     rec = grade_one("s", TOUR, _write(tmp_path, other), settings)
     assert rec.status == "error" and "wrong assignment" in rec.error
+
+
+@pytest.mark.parametrize(
+    ("made_from", "accepted"),
+    [
+        ("solutions/00_gymnasium_tour.ipynb", True),
+        ("course/source/00_gymnasium_tour/00_gymnasium_tour.ipynb", True),
+        ("C:\\course\\instructor\\00_gymnasium_tour.ipynb", True),
+        ("course/source/02_a2c.ipynb", False),
+    ],
+)
+def test_the_assignment_is_told_by_the_instructor_notebooks_name_not_its_folder(
+    tmp_path, made_from, accepted
+):
+    import nbformat
+
+    from course_lib.instructor.grading.submissions import read_submission
+
+    source = nbformat.read(SOLUTIONS / f"{TOUR}.ipynb", as_version=4)
+    released = fill(SOLUTIONS / f"{TOUR}.ipynb")
+    released.metadata["course_lib"] = {"generated": True, "source": made_from}
+    sub = read_submission("s", TOUR, _write(tmp_path, released), source)
+    if accepted:
+        assert sub.error is None and sub.notebook is not None
+    else:
+        assert sub.error.startswith("wrong assignment: this notebook is 02_a2c.ipynb")
