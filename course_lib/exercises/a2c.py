@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from course_lib.exercises.compare import first_difference
+from course_lib.exercises.compare import each_record, first_difference
 from course_lib.exercises.finding import Finding
 from course_lib.exercises.manifest import Close, Diagnosed, Entry, NetworkProbe, PolicyCriterion
 
@@ -50,55 +50,55 @@ def judge_a2c_losses(student: Any, reference: Any) -> Finding | None:
     zero on log_probs and returns and has the sign of (values - returns) on values; the
     critic loss is 0 when values equal returns; values of shape (T, 1) give the same losses.
     """
-    if not isinstance(student, list) or len(student) != len(reference):
-        return Finding("the observation does not have one record per input set")
-    for k, (got, ref) in enumerate(zip(student, reference, strict=True)):
-        where = f"input set {k}"
-        try:
-            if first_difference(ref["inputs"], got["inputs"], "", 1e-6, 1e-7) is not None:
-                return Finding(f"{where}: the inputs are not the grader's")
-            _, values, returns = (np.asarray(x, dtype=np.float64) for x in ref["inputs"])
-            (g_a_lp, g_a_v, g_a_r), (g_c_lp, g_c_v, g_c_r) = (
-                [np.asarray(g, dtype=np.float64) for g in grads] for grads in got["grads"]
-            )
-            actor_loss, critic_loss = (float(v) for v in got["values"])
-            column = [float(v) for v in got["column_values"]]
-            at_target = float(got["critic_at_target"])
-        except (KeyError, TypeError, ValueError) as err:
-            return Finding(f"{where}: malformed observation ({type(err).__name__})")
-        advantage = returns - values
-        checks = [
-            (
-                np.allclose(g_a_v, 0) and np.allclose(g_a_r, 0),
-                "actor loss sends gradient to values/returns",
+    return each_record(student, reference, _a2c_losses_record, "input set")
+
+
+def _a2c_losses_record(got: Any, ref: Any, where: str) -> Finding | None:
+    try:
+        if first_difference(ref["inputs"], got["inputs"], "", 1e-6, 1e-7) is not None:
+            return Finding(f"{where}: the inputs are not the grader's")
+        _, values, returns = (np.asarray(x, dtype=np.float64) for x in ref["inputs"])
+        (g_a_lp, g_a_v, g_a_r), (g_c_lp, g_c_v, g_c_r) = (
+            [np.asarray(g, dtype=np.float64) for g in grads] for grads in got["grads"]
+        )
+        actor_loss, critic_loss = (float(v) for v in got["values"])
+        column = [float(v) for v in got["column_values"]]
+        at_target = float(got["critic_at_target"])
+    except (KeyError, TypeError, ValueError) as err:
+        return Finding(f"{where}: malformed observation ({type(err).__name__})")
+    advantage = returns - values
+    checks = [
+        (
+            np.allclose(g_a_v, 0) and np.allclose(g_a_r, 0),
+            "actor loss sends gradient to values/returns",
+        ),
+        (
+            np.allclose(g_c_lp, 0) and np.allclose(g_c_r, 0),
+            "critic loss sends gradient to log_probs/returns",
+        ),
+        (
+            positive_multiple(g_a_lp, -advantage) is not None,
+            "actor gradient is not a positive multiple of -advantage",
+        ),
+        (
+            bool(
+                np.all(
+                    (np.sign(g_c_v) == np.sign(values - returns))
+                    | (np.abs(values - returns) < 1e-9)
+                )
             ),
-            (
-                np.allclose(g_c_lp, 0) and np.allclose(g_c_r, 0),
-                "critic loss sends gradient to log_probs/returns",
-            ),
-            (
-                positive_multiple(g_a_lp, -advantage) is not None,
-                "actor gradient is not a positive multiple of -advantage",
-            ),
-            (
-                bool(
-                    np.all(
-                        (np.sign(g_c_v) == np.sign(values - returns))
-                        | (np.abs(values - returns) < 1e-9)
-                    )
-                ),
-                "critic gradient does not pull values toward returns",
-            ),
-            (abs(at_target) < 1e-6, "critic loss is not 0 when values equal returns"),
-            (
-                math.isclose(column[0], actor_loss, rel_tol=1e-5, abs_tol=1e-6)
-                and math.isclose(column[1], critic_loss, rel_tol=1e-5, abs_tol=1e-6),
-                "values of shape (T, 1) change the losses (broadcasting)",
-            ),
-        ]
-        for ok, why in checks:
-            if not ok:
-                return Finding(f"{where}: {why}")
+            "critic gradient does not pull values toward returns",
+        ),
+        (abs(at_target) < 1e-6, "critic loss is not 0 when values equal returns"),
+        (
+            math.isclose(column[0], actor_loss, rel_tol=1e-5, abs_tol=1e-6)
+            and math.isclose(column[1], critic_loss, rel_tol=1e-5, abs_tol=1e-6),
+            "values of shape (T, 1) change the losses (broadcasting)",
+        ),
+    ]
+    for ok, why in checks:
+        if not ok:
+            return Finding(f"{where}: {why}")
     return None
 
 

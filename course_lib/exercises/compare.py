@@ -7,9 +7,12 @@ own judges (the inputs of a record are the grader's) both use :func:`first_diffe
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
-__all__ = ["first_difference"]
+from course_lib.exercises.finding import Finding
+
+__all__ = ["each_record", "first_difference"]
 
 
 def first_difference(
@@ -59,3 +62,21 @@ def first_difference(
             return f"{path or 'value'}: expected {expected:.6g}, got {got:.6g}"
         return None
     return f"{path or 'value'}: cannot compare {type(expected).__name__}"
+
+
+def each_record(
+    student: Any,
+    reference: list[Any],
+    judge: Callable[[Any, Any, str], Finding | None],
+    unit: str = "case",
+) -> Finding | None:
+    """``judge(got, ref, where)`` on each record of the student's list with the reference's
+    record at the same place (``where`` is e.g. ``"case 2"``); the first finding, or one
+    about the list itself when it does not have one record per reference record."""
+    if not isinstance(student, list) or len(student) != len(reference):
+        return Finding(f"the observation does not have one record per {unit}")
+    for k, (got, ref) in enumerate(zip(student, reference, strict=True)):
+        found = judge(got, ref, f"{unit} {k}")
+        if found is not None:
+            return found
+    return None

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from course_lib.exercises.compare import first_difference
+from course_lib.exercises.compare import each_record, first_difference
 from course_lib.exercises.finding import Finding
 from course_lib.exercises.manifest import Close, Diagnosed, Entry, NetworkProbe, PolicyCriterion
 
@@ -52,33 +52,33 @@ def judge_init_layer_uniform(student: Any, reference: Any) -> Finding | None:
 
 def judge_ppo_iter(student: Any, reference: Any) -> Finding | None:
     """Every epoch covers every sample exactly once; arrays aligned; epochs reshuffled."""
-    if not isinstance(student, list) or len(student) != len(reference):
-        return Finding("the observation does not have one record per case")
-    for k, (got, ref) in enumerate(zip(student, reference, strict=True)):
-        where = f"case {k}"
-        try:
-            batch, epochs = int(ref["batch"]), int(ref["epochs"])
-            if int(got["batch"]) != batch or int(got["epochs"]) != epochs:
-                return Finding(f"{where}: not the grader's case")
-            flat = [int(i) for mb in got["minibatches"] for i in mb]
-            aligned = got["aligned"] is True
-            sizes = [len(mb) for mb in got["minibatches"]]
-        except (KeyError, TypeError, ValueError) as err:
-            return Finding(f"{where}: malformed observation ({type(err).__name__})")
-        if not aligned:
-            return Finding(f"{where}: the arrays of a minibatch are not aligned")
-        if len(flat) != batch * epochs:
-            return Finding(
-                f"{where}: an epoch repeats or drops samples ({len(flat)} samples yielded over "
-                f"{epochs} epochs of {batch}, not {batch * epochs})",
-            )
-        if max(sizes, default=0) > int(ref["mini"]):
-            return Finding(f"{where}: a minibatch is larger than mini_batch_size")
-        chunks = [flat[e * batch : (e + 1) * batch] for e in range(epochs)]
-        if any(sorted(c) != list(range(batch)) for c in chunks):
-            return Finding(f"{where}: an epoch repeats or drops samples")
-        if len({tuple(c) for c in chunks}) == 1:
-            return Finding(f"{where}: every epoch visits the samples in the same order")
+    return each_record(student, reference, _ppo_iter_record, "case")
+
+
+def _ppo_iter_record(got: Any, ref: Any, where: str) -> Finding | None:
+    try:
+        batch, epochs = int(ref["batch"]), int(ref["epochs"])
+        if int(got["batch"]) != batch or int(got["epochs"]) != epochs:
+            return Finding(f"{where}: not the grader's case")
+        flat = [int(i) for mb in got["minibatches"] for i in mb]
+        aligned = got["aligned"] is True
+        sizes = [len(mb) for mb in got["minibatches"]]
+    except (KeyError, TypeError, ValueError) as err:
+        return Finding(f"{where}: malformed observation ({type(err).__name__})")
+    if not aligned:
+        return Finding(f"{where}: the arrays of a minibatch are not aligned")
+    if len(flat) != batch * epochs:
+        return Finding(
+            f"{where}: an epoch repeats or drops samples ({len(flat)} samples yielded over "
+            f"{epochs} epochs of {batch}, not {batch * epochs})",
+        )
+    if max(sizes, default=0) > int(ref["mini"]):
+        return Finding(f"{where}: a minibatch is larger than mini_batch_size")
+    chunks = [flat[e * batch : (e + 1) * batch] for e in range(epochs)]
+    if any(sorted(c) != list(range(batch)) for c in chunks):
+        return Finding(f"{where}: an epoch repeats or drops samples")
+    if len({tuple(c) for c in chunks}) == 1:
+        return Finding(f"{where}: every epoch visits the samples in the same order")
     return None
 
 
@@ -89,52 +89,49 @@ def judge_ppo_losses(student: Any, reference: Any) -> Finding | None:
     gradient reaches old_log_probs. Critic: no gradient to log_probs or returns, the
     gradient on values has the sign of (values - returns), 0 when values equal returns.
     """
-    if not isinstance(student, list) or len(student) != len(reference):
-        return Finding("the observation does not have one record per input set")
-    for k, (got, ref) in enumerate(zip(student, reference, strict=True)):
-        where = f"input set {k}"
-        try:
-            if first_difference(ref["residuals"], got["residuals"], "", 1e-6, 1e-7) is not None:
-                return Finding(f"{where}: the inputs are not the grader's")
-            residuals = np.asarray(ref["residuals"], dtype=np.float64)
-            g_values = np.asarray(got["critic_grad_values"], dtype=np.float64)
-            checks = [
-                (
-                    first_difference(ref["actor_loss"], got["actor_loss"]) is None,
-                    "the actor loss differs from the clipped surrogate with entropy bonus",
+    return each_record(student, reference, _ppo_losses_record, "input set")
+
+
+def _ppo_losses_record(got: Any, ref: Any, where: str) -> Finding | None:
+    try:
+        if first_difference(ref["residuals"], got["residuals"], "", 1e-6, 1e-7) is not None:
+            return Finding(f"{where}: the inputs are not the grader's")
+        residuals = np.asarray(ref["residuals"], dtype=np.float64)
+        g_values = np.asarray(got["critic_grad_values"], dtype=np.float64)
+        checks = [
+            (
+                first_difference(ref["actor_loss"], got["actor_loss"]) is None,
+                "the actor loss differs from the clipped surrogate with entropy bonus",
+            ),
+            (
+                first_difference(ref["actor_grad_log_probs"], got["actor_grad_log_probs"]) is None,
+                "the actor loss's gradient on log_probs is wrong (clip or min misplaced)",
+            ),
+            (
+                np.allclose(got["actor_grad_old_log_probs"], 0),
+                "the actor loss sends gradient into old_log_probs (detach them)",
+            ),
+            (
+                np.allclose(got["critic_grad_log_probs"], 0)
+                and np.allclose(got["critic_grad_returns"], 0),
+                "the critic loss sends gradient to log_probs or returns",
+            ),
+            (
+                bool(
+                    np.all((np.sign(g_values) == np.sign(residuals)) | (np.abs(residuals) < 1e-9))
                 ),
-                (
-                    first_difference(ref["actor_grad_log_probs"], got["actor_grad_log_probs"])
-                    is None,
-                    "the actor loss's gradient on log_probs is wrong (clip or min misplaced)",
-                ),
-                (
-                    np.allclose(got["actor_grad_old_log_probs"], 0),
-                    "the actor loss sends gradient into old_log_probs (detach them)",
-                ),
-                (
-                    np.allclose(got["critic_grad_log_probs"], 0)
-                    and np.allclose(got["critic_grad_returns"], 0),
-                    "the critic loss sends gradient to log_probs or returns",
-                ),
-                (
-                    bool(
-                        np.all(
-                            (np.sign(g_values) == np.sign(residuals)) | (np.abs(residuals) < 1e-9)
-                        )
-                    ),
-                    "the critic loss does not pull values toward returns",
-                ),
-                (
-                    abs(float(got["critic_at_target"])) < 1e-6,
-                    "the critic loss is not 0 when values equal returns",
-                ),
-            ]
-        except (KeyError, TypeError, ValueError) as err:
-            return Finding(f"{where}: malformed observation ({type(err).__name__})")
-        for ok, why in checks:
-            if not ok:
-                return Finding(f"{where}: {why}")
+                "the critic loss does not pull values toward returns",
+            ),
+            (
+                abs(float(got["critic_at_target"])) < 1e-6,
+                "the critic loss is not 0 when values equal returns",
+            ),
+        ]
+    except (KeyError, TypeError, ValueError) as err:
+        return Finding(f"{where}: malformed observation ({type(err).__name__})")
+    for ok, why in checks:
+        if not ok:
+            return Finding(f"{where}: {why}")
     return None
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from course_lib.exercises.compare import first_difference
+from course_lib.exercises.compare import each_record, first_difference
 from course_lib.exercises.ddpg.agent_step import diagnose_agent_step
 from course_lib.exercises.ddpg.base import Record
 from course_lib.exercises.ddpg.ou_noise import diagnose_ou_noise
@@ -60,13 +60,12 @@ def judge_by(diagnose: Diagnosis) -> Judge:
 def judge_replay_buffer(student: Any, reference: Any) -> Finding | None:
     """Each of the probe's buffers, read with :func:`diagnose_replay_buffer`."""
     cases = student.get("cases") if isinstance(student, dict) else None
-    if not isinstance(cases, list) or len(cases) != len(reference["cases"]):
-        return Finding("the observation does not have one record per buffer")
-    for got, ref in zip(cases, reference["cases"], strict=True):
-        found = _read(diagnose_replay_buffer, got, ref)
-        if found is not None:
-            return found
-    return None
+    return each_record(
+        cases,
+        reference["cases"],
+        lambda got, ref, _: _read(diagnose_replay_buffer, got, ref),
+        "buffer",
+    )
 
 
 _NETWORKS = "course_lib.exercises.ddpg.networks"

@@ -31,6 +31,13 @@ class _Parser(argparse.ArgumentParser):
         raise _UsageError(status)
 
 
+def add_exercises_argument(parser: argparse.ArgumentParser, help: str) -> None:
+    """``--exercises DIR`` (repeatable): folders of the instructor's own exercise modules."""
+    parser.add_argument(
+        "--exercises", type=Path, action="append", default=[], metavar="DIR", help=help
+    )
+
+
 def _dir_label(path: Path) -> str:
     text = path.as_posix()
     return text if text.endswith("/") else text + "/"

@@ -15,6 +15,7 @@ from course_lib.instructor.cli.common import (
     EXIT_ERROR,
     EXIT_OK,
     PROG,
+    add_exercises_argument,
 )
 from course_lib.instructor.cli.release import (
     _DEFAULT_SOURCE,
@@ -71,13 +72,9 @@ def _add_grade_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--cell-timeout", type=float, default=300.0)
     parser.add_argument("--notebook-timeout", type=float, default=1800.0)
     parser.add_argument("--memory-mb", type=int, default=4096)
-    parser.add_argument(
-        "--exercises",
-        type=Path,
-        action="append",
-        default=[],
-        metavar="DIR",
-        help="a folder of your own exercise modules, for notebooks that name one in their "
+    add_exercises_argument(
+        parser,
+        "a folder of your own exercise modules, for notebooks that name one in their "
         "metadata (course_lib.exercises); students' kernels can read it (docs/authoring.md)",
     )
     parser.add_argument("--fast", action="store_true", help="tiny training budgets (smoke tests)")

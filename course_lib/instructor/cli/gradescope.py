@@ -14,6 +14,7 @@ from course_lib.instructor.cli.common import (
     EXIT_ERROR,
     EXIT_OK,
     PROG,
+    add_exercises_argument,
 )
 from course_lib.instructor.cli.release import (
     _DEFAULT_SOURCE,
@@ -47,13 +48,8 @@ def _add_gradescope_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--seed", type=int, default=None, help="grading seed (default: drawn now)")
     parser.add_argument("--memory-mb", type=int, default=3072)
     parser.add_argument("--fast", action="store_true", help="tiny training budgets (to try it out)")
-    parser.add_argument(
-        "--exercises",
-        type=Path,
-        action="append",
-        default=[],
-        metavar="DIR",
-        help="a folder of your own exercise modules, copied into the zip (as for grade)",
+    add_exercises_argument(
+        parser, "a folder of your own exercise modules, copied into the zip (as for grade)"
     )
     parser.set_defaults(run=_run_gradescope)
 

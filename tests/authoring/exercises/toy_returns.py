@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from course_lib.checks.core import report
+from course_lib.exercises.compare import each_record
 from course_lib.exercises.finding import Finding
 from course_lib.exercises.manifest import Diagnosed, Entry
 from course_lib.observations import to_data
@@ -134,15 +135,13 @@ def probe_returns_to_go(returns_to_go: Callable[..., Any], seed: int) -> list[Re
 
 def judge_returns_to_go(student: Any, reference: Any) -> Finding | None:
     """Each record diagnosed against the reference's case (the grader's, not the student's)."""
-    if not isinstance(student, list) or len(student) != len(reference):
-        return Finding("the observation does not have one record per case")
-    for got, ref in zip(student, reference, strict=True):
-        if not isinstance(got, dict) or got.get("case") != ref["case"]:
-            return Finding("the observation is not for the grader's cases")
-        found = diagnose(got, ref["case"])
-        if found is not None:
-            return found
-    return None
+    return each_record(student, reference, _judge_record, "case")
+
+
+def _judge_record(got: Any, ref: Any, where: str) -> Finding | None:
+    if not isinstance(got, dict) or got.get("case") != ref["case"]:
+        return Finding(f"{where}: the record is not for the grader's case")
+    return diagnose(got, ref["case"])
 
 
 MANIFEST: dict[str, Entry] = {

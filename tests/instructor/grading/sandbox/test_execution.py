@@ -8,17 +8,8 @@ import time
 import nbformat
 import pytest
 
-from course_lib.instructor.grading.sandbox import (
-    Limits,
-    execute_notebook,
-)
-from tests.instructor.grading.sandbox.notebooks import (
-    FAST,
-    _nb,
-    _stdout,
-    _work,
-    requires_bwrap,
-)
+from course_lib.instructor.grading.sandbox import Limits, execute_notebook
+from tests.instructor.grading.sandbox.notebooks import FAST, _nb, _stdout, _work, requires_bwrap
 
 pytestmark = pytest.mark.notebook
 

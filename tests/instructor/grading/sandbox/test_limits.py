@@ -13,12 +13,7 @@ from course_lib.instructor.grading.sandbox import (
     SandboxKernel,
     execute_notebook,
 )
-from tests.instructor.grading.sandbox.notebooks import (
-    _nb,
-    _stdout,
-    _work,
-    requires_bwrap,
-)
+from tests.instructor.grading.sandbox.notebooks import _nb, _stdout, _work, requires_bwrap
 
 pytestmark = pytest.mark.notebook
 

@@ -9,10 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from course_lib.instructor.grading.sandbox import (
-    Limits,
-    execute_notebook,
-)
+from course_lib.instructor.grading.sandbox import Limits, execute_notebook
 from tests.instructor.grading.sandbox.notebooks import (
     FAST,
     _nb,
