@@ -193,3 +193,16 @@ def _submit_to(root: Path, nb: nbformat.NotebookNode) -> dict:
     from tests.integrations.test_gradescope import _submit as run_autograder
 
     return run_autograder(root, {f"{ASSIGNMENT}.ipynb": nb})
+
+
+def test_the_examples_judge_names_a_malformed_record_instead_of_raising(monkeypatch):
+    monkeypatch.syspath_prepend(str(EXERCISES))
+    import toy_returns
+
+    case = toy_returns.hidden_cases(7)[0]
+    forged = [{"case": case, "returns": "abc"}, {"case": case}, {}]
+    found = toy_returns.judge_returns_to_go(forged, [{"case": c} for c in [case] * 3])
+    assert found is not None and found.problem == "the returns are not numbers"
+    assert toy_returns.judge_returns_to_go([{}], [{"case": case}]).problem == (
+        "case 0: the record is not for the grader's case"
+    )

@@ -87,8 +87,11 @@ def diagnose(record: Record, case: Record) -> Finding | None:
         return Finding(f"returns_to_go raised {record['error']}", from_error=True)
     rewards, gamma = case["rewards"], case["gamma"]
     want = _expected(rewards, gamma)
-    got = np.asarray(record.get("returns"), dtype=np.float64)
     where = f"{len(rewards)} rewards, gamma={gamma:g}"
+    try:
+        got = np.asarray(record.get("returns"), dtype=np.float64)
+    except (TypeError, ValueError):  # not numbers: a broken or a forged record
+        return Finding("the returns are not numbers", got=record.get("returns"), where=where)
     if got.shape != want.shape:
         return Finding(
             f"the returns have shape {got.shape}, not {want.shape}",
