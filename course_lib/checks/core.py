@@ -17,6 +17,7 @@ from typing import Any, NoReturn
 import numpy as np
 
 from course_lib.config import is_fast
+from course_lib.exercises.compare import close_finding, to_numpy
 from course_lib.exercises.finding import Finding
 
 __all__ = [
@@ -29,6 +30,7 @@ __all__ = [
     "expect_shape",
     "expect_values",
     "fail",
+    "fail_on",
     "passed",
     "report",
     "skipped",
@@ -129,22 +131,14 @@ def report(check: str, finding: Finding | None, success: str = "") -> None:
         course_lib.checks.core.CheckFailed: [demo] the sign is flipped
           likely bug: negate it
     """
-    if finding is not None:
-        raise CheckFailed.from_finding(check, finding)
+    fail_on(check, finding)
     passed(check, success)
 
 
-def to_numpy(value: Any) -> np.ndarray:
-    """Turn a tensor, array, list or number into a float64 numpy array.
-
-    Examples:
-        >>> import torch
-        >>> to_numpy(torch.tensor([1.0, 2.0]))
-        array([1., 2.])
-    """
-    if hasattr(value, "detach"):
-        value = value.detach().cpu().numpy()
-    return np.asarray(value, dtype=np.float64)
+def fail_on(check: str, finding: Finding | None) -> None:
+    """Raise what a diagnosis found as ``check``'s :class:`CheckFailed` (nothing if None)."""
+    if finding is not None:
+        raise CheckFailed.from_finding(check, finding)
 
 
 def expect(check: str, condition: bool, problem: str, **details: Any) -> None:
@@ -195,36 +189,7 @@ def expect_close(
           expected: [1. 2. 3.]
           got:      [1.  2.  3.5]
     """
-    got_arr = to_numpy(got)
-    exp_arr = to_numpy(expected)
-    if got_arr.shape != exp_arr.shape:
-        fail(
-            check,
-            f"{what}: wrong shape.",
-            expected=exp_arr.shape,
-            got=got_arr.shape,
-            where=case,
-            hint=hint,
-        )
-    if not np.all(np.isfinite(got_arr)):
-        bad = tuple(int(i) for i in np.argwhere(~np.isfinite(got_arr))[0])
-        fail(check, f"{what}: NaN or inf (first at index {_idx(bad)}).", where=case, hint=hint)
-    close = np.isclose(got_arr, exp_arr, atol=atol, rtol=rtol)
-    if not np.all(close):
-        first = tuple(int(i) for i in np.argwhere(~close)[0])
-        err = float(np.max(np.abs(got_arr - exp_arr)))
-        fail(
-            check,
-            f"{what}: wrong value at index {_idx(first)} (largest error {err:.4g}).",
-            expected=exp_arr,
-            got=got_arr,
-            where=case,
-            hint=hint,
-        )
-
-
-def _idx(index: tuple[int, ...]) -> str:
-    return str(index[0]) if len(index) == 1 else str(index)
+    fail_on(check, close_finding(what, got, expected, atol=atol, rtol=rtol, hint=hint, case=case))
 
 
 def check_reward(check: str, mean_return: float, threshold: float, *, n_episodes: int) -> None:

@@ -10,9 +10,11 @@ import math
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
+
 from course_lib.exercises.finding import Finding
 
-__all__ = ["each_record", "first_difference"]
+__all__ = ["close_finding", "each_record", "first_difference", "to_numpy"]
 
 
 def first_difference(
@@ -80,3 +82,66 @@ def each_record(
         if found is not None:
             return found
     return None
+
+
+def to_numpy(value: Any) -> np.ndarray:
+    """Turn a tensor, array, list or number into a float64 numpy array.
+
+    Examples:
+        >>> import torch
+        >>> to_numpy(torch.tensor([1.0, 2.0]))
+        array([1., 2.])
+    """
+    if hasattr(value, "detach"):
+        value = value.detach().cpu().numpy()
+    return np.asarray(value, dtype=np.float64)
+
+
+def close_finding(
+    what: str,
+    got: Any,
+    expected: Any,
+    *,
+    atol: float = 1e-5,
+    rtol: float = 1e-5,
+    hint: str | None = None,
+    case: str | None = None,
+) -> Finding | None:
+    """What is wrong when ``got`` does not match ``expected`` elementwise within tolerance:
+    the shape, the first NaN or inf, or the first wrong index and the largest error.
+
+    Examples:
+        >>> close_finding("G", [1.0, 2.0, 3.5], [1.0, 2.0, 3.0]).problem
+        'G: wrong value at index 2 (largest error 0.5).'
+        >>> close_finding("G", [1.0], [1.0]) is None
+        True
+    """
+    got_arr = to_numpy(got)
+    exp_arr = to_numpy(expected)
+    if got_arr.shape != exp_arr.shape:
+        return Finding(
+            f"{what}: wrong shape.",
+            expected=exp_arr.shape,
+            got=got_arr.shape,
+            where=case,
+            hint=hint,
+        )
+    if not np.all(np.isfinite(got_arr)):
+        bad = tuple(int(i) for i in np.argwhere(~np.isfinite(got_arr))[0])
+        return Finding(f"{what}: NaN or inf (first at index {_idx(bad)}).", where=case, hint=hint)
+    close = np.isclose(got_arr, exp_arr, atol=atol, rtol=rtol)
+    if not np.all(close):
+        first = tuple(int(i) for i in np.argwhere(~close)[0])
+        err = float(np.max(np.abs(got_arr - exp_arr)))
+        return Finding(
+            f"{what}: wrong value at index {_idx(first)} (largest error {err:.4g}).",
+            expected=exp_arr,
+            got=got_arr,
+            where=case,
+            hint=hint,
+        )
+    return None
+
+
+def _idx(index: tuple[int, ...]) -> str:
+    return str(index[0]) if len(index) == 1 else str(index)
