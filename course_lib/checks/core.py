@@ -17,7 +17,7 @@ from typing import Any, NoReturn
 import numpy as np
 
 from course_lib.config import is_fast
-from course_lib.exercises.compare import close_finding, to_numpy
+from course_lib.exercises.compare import close_finding, shape_finding, to_numpy, values_finding
 from course_lib.exercises.finding import Finding
 
 __all__ = [
@@ -161,9 +161,7 @@ def expect_shape(
           expected: (4,)
           got:      (4, 1)
     """
-    got = tuple(getattr(value, "shape", np.shape(value)))
-    if got != tuple(shape):
-        fail(check, f"{what}: wrong shape.", expected=tuple(shape), got=got, hint=hint)
+    fail_on(check, shape_finding(what, value, shape, hint=hint))
 
 
 def expect_close(
@@ -240,16 +238,10 @@ def expect_values(
           got:      [1.  0.5]
           likely bug: accumulate from the end
     """
-    got_arr = to_numpy(got)
-    for wrong, why in mistakes:
-        wrong_arr = to_numpy(wrong)
-        if wrong_arr.shape == got_arr.shape and np.allclose(
-            got_arr, wrong_arr, atol=atol, rtol=rtol
-        ):
-            if not np.allclose(wrong_arr, to_numpy(expected), atol=atol, rtol=rtol):
-                hint = why
-                break
-    expect_close(check, what, got_arr, expected, atol=atol, rtol=rtol, hint=hint, case=case)
+    found = values_finding(
+        what, got, expected, mistakes=mistakes, hint=hint, case=case, atol=atol, rtol=rtol
+    )
+    fail_on(check, found)
 
 
 def check_eval_result(result: Any, threshold: float, check: str = "check_reward") -> None:

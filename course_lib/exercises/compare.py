@@ -7,14 +7,21 @@ own judges (the inputs of a record are the grader's) both use :func:`first_diffe
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
 from course_lib.exercises.finding import Finding
 
-__all__ = ["close_finding", "each_record", "first_difference", "to_numpy"]
+__all__ = [
+    "close_finding",
+    "each_record",
+    "first_difference",
+    "shape_finding",
+    "to_numpy",
+    "values_finding",
+]
 
 
 def first_difference(
@@ -141,6 +148,45 @@ def close_finding(
             hint=hint,
         )
     return None
+
+
+def shape_finding(
+    what: str, value: Any, shape: Sequence[int], *, hint: str | None = None
+) -> Finding | None:
+    """What is wrong when ``value`` (tensor or array) does not have exactly ``shape``."""
+    got = tuple(getattr(value, "shape", np.shape(value)))
+    if got != tuple(shape):
+        return Finding(f"{what}: wrong shape.", expected=tuple(shape), got=got, hint=hint)
+    return None
+
+
+def values_finding(
+    what: str,
+    got: Any,
+    expected: Any,
+    *,
+    mistakes: Sequence[tuple[Any, str]] = (),
+    hint: str | None = None,
+    case: str | None = None,
+    atol: float = 1e-5,
+    rtol: float = 1e-5,
+) -> Finding | None:
+    """Like :func:`close_finding`, but a wrong answer equal to a known mistake names it.
+
+    Args:
+        mistakes: pairs ``(wrong_values, hint)``: what a typical bug produces on this case,
+            and the fix. The first one that matches ``got`` becomes the hint.
+    """
+    got_arr = to_numpy(got)
+    for wrong, why in mistakes:
+        wrong_arr = to_numpy(wrong)
+        if wrong_arr.shape == got_arr.shape and np.allclose(
+            got_arr, wrong_arr, atol=atol, rtol=rtol
+        ):
+            if not np.allclose(wrong_arr, to_numpy(expected), atol=atol, rtol=rtol):
+                hint = why
+                break
+    return close_finding(what, got_arr, expected, atol=atol, rtol=rtol, hint=hint, case=case)
 
 
 def _idx(index: tuple[int, ...]) -> str:

@@ -1,4 +1,6 @@
-"""A property every correct network of the course has: each row of a batch is its own.
+"""Helpers for the diagnoses of networks and losses: building a student's network, inputs,
+gradients, shared parameters, and a property every correct network of the course has: each
+row of a batch is its own.
 
 A network that normalizes or mixes over the batch gives one state's action (or value) a
 dependence on the other states. The visible checks and the grader's probes of exported
@@ -13,7 +15,19 @@ from typing import Any
 
 import torch
 
-__all__ = ["ROWS", "first_rows_equal", "rows_independent", "with_other_rows"]
+from course_lib.exercises.finding import Finding
+
+__all__ = [
+    "ROWS",
+    "build",
+    "first_rows_equal",
+    "grads",
+    "n_params",
+    "rows_independent",
+    "seeded_obs",
+    "shares_parameters",
+    "with_other_rows",
+]
 
 #: How many leading rows are compared.
 ROWS = 3
@@ -50,3 +64,51 @@ def rows_independent(fn: Callable[..., Any], *inputs: torch.Tensor, seed: int) -
     others = [with_other_rows(x, gen) for x in inputs]
     with torch.no_grad():
         return first_rows_equal(fn(*inputs), fn(*others))
+
+
+def seeded_obs(batch: int, dim: int, seed: int = 0) -> torch.Tensor:
+    """A reproducible batch of float32 observations, without touching the global RNG."""
+    gen = torch.Generator().manual_seed(seed)
+    return torch.randn(batch, dim, generator=gen)
+
+
+def build(
+    cls: Callable[..., Any], *args: Any, **kwargs: Any
+) -> tuple[torch.nn.Module | None, Finding | None]:
+    """Instantiate a student's network class: ``(net, None)``, or ``(None, what is wrong)``
+    when it raised or is not a module (a ``NotImplementedError``, the stub, propagates)."""
+    try:
+        net = cls(*args, **kwargs)
+    except NotImplementedError:
+        raise
+    except Exception as err:
+        call = ", ".join([*map(repr, args), *(f"{k}={v!r}" for k, v in kwargs.items())])
+        return None, Finding(f"{cls.__name__}({call}) raised {type(err).__name__}: {err}")
+    if not isinstance(net, torch.nn.Module):
+        return None, Finding(
+            f"{cls.__name__} must be a torch.nn.Module subclass.",
+            got=type(net).__name__,
+            hint="declare it as `class Name(nn.Module)` and call super().__init__() first.",
+        )
+    return net, None
+
+
+def grads(output: torch.Tensor, inputs: list[torch.Tensor]) -> list[torch.Tensor]:
+    """d output / d input for each input (zeros where the output does not depend on it)."""
+    if not output.requires_grad:
+        return [torch.zeros_like(x) for x in inputs]
+    found = torch.autograd.grad(output, inputs, retain_graph=True, allow_unused=True)
+    return [torch.zeros_like(x) if g is None else g for x, g in zip(inputs, found, strict=True)]
+
+
+def shares_parameters(net: torch.nn.Module, a: torch.Tensor, b: torch.Tensor) -> bool:
+    """Whether some parameter of ``net`` gets a non-zero gradient from both ``a`` and ``b``."""
+    params = [p for p in net.parameters() if p.requires_grad]
+    ga = grads(a.sum(), params)
+    gb = grads(b.sum(), params)
+    return any(x.abs().sum() > 0 and y.abs().sum() > 0 for x, y in zip(ga, gb, strict=True))
+
+
+def n_params(net: torch.nn.Module) -> int:
+    """How many numbers the network's parameters hold."""
+    return sum(p.numel() for p in net.parameters())
