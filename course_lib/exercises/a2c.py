@@ -1,5 +1,7 @@
 """Notebook 02's graded exercises (A2C on CartPole-v1).
 
+For each exercise, the visible cases and the diagnosis the visible check raises
+(:mod:`course_lib.checks.a2c`); like notebook 01's, they take the student's code and run it.
 The actor and the critic are exported and probed by the grader; ``compute_returns`` and
 ``evaluate_actions`` are judged equal to the reference on the grader's cases
 (:mod:`course_lib.probes.a2c`); ``a2c_losses`` by the properties every correct A2C loss has
@@ -10,15 +12,33 @@ policy is played against the notebook's criterion.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+import torch
 
-from course_lib.exercises.compare import each_record, first_difference
+from course_lib.exercises.compare import (
+    close_finding,
+    each_record,
+    first_difference,
+    shape_finding,
+    values_finding,
+)
 from course_lib.exercises.finding import Finding
 from course_lib.exercises.manifest import Close, Diagnosed, Entry, NetworkProbe, PolicyCriterion
+from course_lib.exercises.networks import build, grads, seeded_obs
 
-__all__ = ["MANIFEST", "judge_a2c_losses", "positive_multiple"]
+__all__ = [
+    "MANIFEST",
+    "diagnose_a2c_losses",
+    "diagnose_actor",
+    "diagnose_compute_returns",
+    "diagnose_critic",
+    "diagnose_evaluate_actions",
+    "judge_a2c_losses",
+    "positive_multiple",
+]
 
 
 def positive_multiple(g: np.ndarray, a: np.ndarray) -> float | None:
@@ -39,6 +59,326 @@ def positive_multiple(g: np.ndarray, a: np.ndarray) -> float | None:
     if c <= 0 or not np.allclose(g, c * a, rtol=1e-4, atol=1e-6 * max(1.0, abs(c))):
         return None
     return c
+
+
+def diagnose_actor(Actor: Callable[..., torch.nn.Module]) -> Finding | None:
+    """Diagnose ``Actor(num_inputs, num_actions)``: ``forward(obs)`` returns a ``Categorical``."""
+    for num_inputs, num_actions in [(4, 2), (3, 5)]:
+        actor, found = build(Actor, num_inputs, num_actions)
+        if found is not None:
+            return found
+        obs = seeded_obs(7, num_inputs)
+        try:
+            dist = actor(obs)
+        except ValueError as err:
+            return Finding(
+                f"building the distribution failed: {err}",
+                hint="raw network outputs are not probabilities: use "
+                "`Categorical(logits=self.net(obs))`, or softmax them first.",
+            )
+        if not (isinstance(dist, torch.distributions.Categorical)):
+            return Finding(
+                "forward(obs) must return a torch.distributions.Categorical.",
+                got=type(dist).__name__,
+                hint="end forward with `return Categorical(logits=logits)`.",
+            )
+        found = shape_finding(
+            "dist.probs",
+            dist.probs,
+            (7, num_actions),
+            hint="one distribution per observation over num_actions actions.",
+        )
+        if found is not None:
+            return found
+        if not (bool((dist.probs >= 0).all())):
+            return Finding(
+                "dist.probs has negative entries.",
+                hint="pass the network output as logits=..., or softmax over dim=-1.",
+            )
+        row_sums = dist.probs.detach().sum(dim=-1)
+        found = close_finding(
+            "row sums of dist.probs",
+            row_sums,
+            torch.ones(7),
+            hint="pass the network output as logits=..., or softmax over dim=-1.",
+        )
+        if found is not None:
+            return found
+        single = actor(obs[2:3]).probs.detach()
+        found = close_finding(
+            "probabilities of obs[2] evaluated alone",
+            single[0],
+            dist.probs.detach()[2],
+            hint="one observation's action probabilities depend on the rest of the batch: "
+            "normalize over the actions (softmax dim=-1), never over the batch (dim=0).",
+        )
+        if found is not None:
+            return found
+        actions = torch.zeros(7, dtype=torch.long)
+        log_probs = dist.log_prob(actions)
+        found = shape_finding("dist.log_prob(actions)", log_probs, (7,))
+        if found is not None:
+            return found
+        params = [p for p in actor.parameters() if p.requires_grad]
+        if not (len(params) > 0 and any(g.abs().sum() > 0 for g in grads(log_probs.sum(), params))):
+            return Finding(
+                "no gradient flows from log_prob back to the actor's parameters.",
+                hint="build the distribution from the network's output without detaching it.",
+            )
+    return None
+
+
+def diagnose_critic(Critic: Callable[..., torch.nn.Module]) -> Finding | None:
+    """Diagnose ``Critic(num_inputs)``: ``forward(obs)`` returns V of shape (B, 1)."""
+    for num_inputs in (4, 3):
+        critic, found = build(Critic, num_inputs)
+        if found is not None:
+            return found
+        value = critic(seeded_obs(7, num_inputs))
+        if not (isinstance(value, torch.Tensor)):
+            return Finding("forward(obs) must return a tensor.", got=type(value).__name__)
+        found = shape_finding(
+            "V(obs)",
+            value,
+            (7, 1),
+            hint="end with nn.Linear(hidden, 1) and do not squeeze inside the critic.",
+        )
+        if found is not None:
+            return found
+        if not (value.dtype == torch.float32):
+            return Finding("V(obs) must be float32.", got=value.dtype)
+        if not (value.requires_grad):
+            return Finding(
+                "V(obs) carries no gradient.",
+                hint="do not detach or wrap the forward pass in torch.no_grad().",
+            )
+    return None
+
+
+# rewards, gamma, expected, {mistake: values}
+_CASES: list[tuple[list[float], float, list[float], dict[str, list[float]]]] = [
+    (
+        [1.0, 1.0, 1.0],
+        0.5,
+        [1.75, 1.5, 1.0],
+        {
+            "gamma_h": [1.75, 0.75, 0.25],
+            "forward": [1.0, 1.5, 1.75],
+            "normalized": [1.06904493, 0.26726123, -1.33630617],
+        },
+    ),
+    (
+        [0.0, 0.0, 2.0, -1.0],
+        0.9,
+        [0.891, 0.99, 1.1, -1.0],
+        {"gamma_h": [0.891, 0.891, 0.891, -0.729], "forward": [0.0, 0.0, 2.0, 0.8]},
+    ),
+    ([1.0, 2.0, 3.0], 1.0, [6.0, 5.0, 3.0], {"forward": [1.0, 3.0, 6.0]}),
+    ([1.0, 2.0, 3.0], 0.0, [1.0, 2.0, 3.0], {"gamma_h": [1.0, 0.0, 0.0]}),
+    ([5.0], 0.99, [5.0], {}),
+]
+
+
+_HINTS = {
+    "gamma_h": "the discount of reward r_h seen from step t is gamma^(h - t), not gamma^h: "
+    "every return starts undiscounted at its own step.",
+    "forward": "accumulate from the END of the episode backwards: G_t = r_t + gamma * G_(t+1).",
+    "normalized": "compute_returns returns the raw discounted returns; normalize them (if you "
+    "want to) in the training loop.",
+}
+
+
+def diagnose_compute_returns(
+    compute_returns: Callable[[list[float], float], Any],
+) -> Finding | None:
+    """Diagnose ``compute_returns(rewards, gamma) -> list[float]`` on known reward lists."""
+    for rewards, gamma, expected, wrong in _CASES:
+        out = compute_returns(list(rewards), gamma)
+        if not (isinstance(out, list | tuple | np.ndarray | torch.Tensor)):
+            return Finding("compute_returns must return a list of floats.", got=type(out).__name__)
+        found = values_finding(
+            "returns",
+            np.asarray([float(x) for x in out]),
+            expected,
+            mistakes=[(values, _HINTS[key]) for key, values in wrong.items()],
+            hint="G_t = sum over h >= t of gamma^(h - t) * r_h.",
+            case=f"rewards={rewards}, gamma={gamma}",
+        )
+        if found is not None:
+            return found
+    out = compute_returns([], 0.99)
+    if not (len(out) == 0):
+        return Finding("an empty episode must give an empty list of returns.", got=out)
+    return None
+
+
+class _TableActor(torch.nn.Module):
+    """Action probabilities looked up by the integer in obs[:, 0]."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.logits = torch.nn.Parameter(
+            torch.log(torch.tensor([[0.2, 0.8], [0.6, 0.4], [0.3, 0.7], [0.9, 0.1]]))
+        )
+
+    def forward(self, obs: torch.Tensor) -> torch.distributions.Categorical:
+        return torch.distributions.Categorical(logits=self.logits[obs[:, 0].long()])
+
+
+class _TableCritic(torch.nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.values = torch.nn.Parameter(torch.tensor([0.5, -1.0, 2.0, 0.0]))
+
+    def forward(self, obs: torch.Tensor) -> torch.Tensor:
+        return self.values[obs[:, 0].long()].unsqueeze(1)
+
+
+def diagnose_evaluate_actions(evaluate_actions: Callable[..., Any]) -> Finding | None:
+    """Diagnose ``evaluate_actions(actor, critic, obs (T, n), actions (T,))``.
+
+    It must return ``(log_probs (T,), values (T,))``.
+    """
+    actor, critic = _TableActor(), _TableCritic()
+    obs = torch.tensor([[0.0, 9.0], [1.0, 9.0], [2.0, 9.0], [3.0, 9.0], [2.0, 9.0]])
+    actions = torch.tensor([0, 1, 1, 0, 0])
+    out = evaluate_actions(actor, critic, obs, actions)
+    if not (isinstance(out, tuple) and len(out) == 2):
+        return Finding("evaluate_actions must return (log_probs, values).", got=type(out).__name__)
+    log_probs, values = out
+    found = shape_finding("log_probs", log_probs, (5,))
+    if found is not None:
+        return found
+    found = shape_finding(
+        "values",
+        values,
+        (5,),
+        hint="the critic gives (T, 1): flatten it with `.squeeze(-1)` so it lines up with "
+        "the returns (T,) instead of broadcasting into a (T, T) matrix.",
+    )
+    if found is not None:
+        return found
+    probs = np.array([[0.2, 0.8], [0.6, 0.4], [0.3, 0.7], [0.9, 0.1]])[[0, 1, 2, 3, 2]]
+    log = np.log(probs)
+    found = values_finding(
+        "log_probs",
+        log_probs.detach(),
+        np.log([0.2, 0.4, 0.7, 0.9, 0.3]),
+        mistakes=[
+            (log.max(axis=1), "use the actions that were taken, not the most probable ones."),
+            (log[:, 0], "use `dist.log_prob(actions)` with the actions taken at each step."),
+            (log[:, 1], "use `dist.log_prob(actions)` with the actions taken at each step."),
+        ],
+        hint="log_probs[t] is log pi(actions[t] | obs[t]): `actor(obs).log_prob(actions)`. "
+        "Do not sample new actions here.",
+        case="a table actor with known probabilities",
+    )
+    if found is not None:
+        return found
+    found = close_finding(
+        "values",
+        values.detach(),
+        [0.5, -1.0, 2.0, 0.0, 2.0],
+        case="a table critic with known values",
+    )
+    if found is not None:
+        return found
+    g_actor = grads(log_probs.sum(), [actor.logits])[0]
+    g_critic = grads(values.sum(), [critic.values])[0]
+    if not (bool(g_actor.abs().sum() > 0) and bool(g_critic.abs().sum() > 0)):
+        return Finding(
+            "log_probs or values carry no gradient back to the networks.",
+            hint="compute them with gradient on: no torch.no_grad(), .detach() or .item() here.",
+        )
+    return None
+
+
+def diagnose_a2c_losses(a2c_losses: Callable[..., Any]) -> Finding | None:
+    """Diagnose ``a2c_losses(log_probs, values, returns) -> (actor_loss, critic_loss)`` (all (T,)).
+
+    Any correct variant passes: MSE or Huber, sum or mean, any positive scale.
+    """
+    gen = torch.Generator().manual_seed(3)
+    t = 6
+    log_probs = (-torch.rand(t, generator=gen) * 2 - 0.05).requires_grad_()
+    values = torch.randn(t, generator=gen).requires_grad_()
+    # A bootstrapped target carries gradient; a correct loss must not send any into it.
+    returns = (values.detach() + torch.tensor([1.5, -0.4, 0.3, -2.0, 0.8, -0.1])).requires_grad_()
+    out = a2c_losses(log_probs, values, returns)
+    if not (isinstance(out, tuple) and len(out) == 2):
+        return Finding("a2c_losses must return (actor_loss, critic_loss).", got=type(out).__name__)
+    actor_loss, critic_loss = out
+    for label, loss in (("actor_loss", actor_loss), ("critic_loss", critic_loss)):
+        if not (isinstance(loss, torch.Tensor) and loss.ndim == 0):
+            return Finding(
+                f"{label} must be a scalar tensor (0-dim).",
+                got=getattr(loss, "shape", type(loss).__name__),
+                hint="reduce over the episode with .mean() or .sum().",
+            )
+    a_logp, a_v, a_r = (g.numpy() for g in grads(actor_loss, [log_probs, values, returns]))
+    c_logp, c_v, c_r = (g.numpy() for g in grads(critic_loss, [log_probs, values, returns]))
+    if not (np.allclose(a_v, 0) and np.allclose(a_r, 0)):
+        return Finding(
+            "the actor loss sends gradient into the values (or the returns).",
+            hint="detach the advantage in the actor term: `(returns - values).detach()`; the "
+            "actor must not train the critic.",
+        )
+    if not (np.allclose(c_logp, 0)):
+        return Finding(
+            "the critic loss depends on the log-probabilities.",
+            hint="the critic loss compares values with returns only.",
+        )
+    if not (np.allclose(c_r, 0)):
+        return Finding(
+            "the critic loss sends gradient into the returns (the target).",
+            hint="detach the target: `loss_fn(values, returns.detach())`, so the "
+            "critic moves toward the target and not the target toward the critic.",
+        )
+    advantage = (returns - values).detach().numpy()
+    if positive_multiple(a_logp, -advantage) is None:
+        flipped = positive_multiple(a_logp, advantage) is not None
+        return Finding(
+            "the actor loss's gradient is not proportional to -(advantage).",
+            expected="d actor_loss / d log_probs = -c * (returns - values) for one c > 0",
+            got=np.round(a_logp, 4),
+            hint="the sign is flipped: minimize -(log_probs * advantage)."
+            if flipped
+            else "the actor loss is -(log_probs * advantage).mean() (or .sum()), nothing else "
+            "weighted per step.",
+        )
+    diff = (values - returns).detach().numpy()
+    if not (np.all(np.sign(c_v) == np.sign(diff)) and np.all(c_v != 0)):
+        return Finding(
+            "the critic loss does not pull each value toward its own return.",
+            expected=f"gradient signs {np.sign(diff).astype(int).tolist()} (of value - return)",
+            got=np.round(c_v, 4),
+            hint="use MSE or Huber between values and returns, elementwise (both of shape (T,)).",
+        )
+    at_target = a2c_losses(log_probs, returns.detach().clone(), returns)[1]
+    found = close_finding(
+        "critic_loss when values equal returns",
+        [float(at_target.detach())],
+        [0.0],
+        atol=1e-6,
+        hint="the critic loss must be 0 when every value equals its return.",
+    )
+    if found is not None:
+        return found
+    column = a2c_losses(log_probs, values.reshape(t, 1), returns)
+    for label, a, b in (
+        ("actor_loss", column[0], actor_loss),
+        ("critic_loss", column[1], critic_loss),
+    ):
+        found = close_finding(
+            f"{label} with values of shape (T, 1)",
+            [float(a.detach())],
+            [float(b.detach())],
+            hint="values of shape (T, 1) broadcast against returns (T,) into a (T, T) matrix: "
+            "flatten them first (`values.reshape(-1)` or `.squeeze(-1)`).",
+        )
+        if found is not None:
+            return found
+    return None
 
 
 def judge_a2c_losses(student: Any, reference: Any) -> Finding | None:
