@@ -1,65 +1,95 @@
-"""Compare two versions of a visible-checks module: every implementation its test module defines
-or parametrizes (references, variants, bugs) must get the same outcome from both: the same pass
-line, or the same exception type and text. For redesigns that must not change what a check says.
+"""Compare two versions of a visible-checks module on what its tests make it check.
 
-    git show REV:course_lib/checks/tour.py > /tmp/old_tour.py
-    python scripts/compare_checks.py /tmp/old_tour.py course_lib.checks.tour \
-        tests.checks.test_tour check_run_episode check_td_target     # exit 1 on a difference
+Runs the test module with every named check wrapped: each call runs the old version first, then
+the new one, from the same random state, and compares their outcomes (the pass line printed,
+or the exception's type and text). The test then sees the new version's outcome. For redesigns
+that must not change what a check says; exit 1 on any difference.
+
+    git show REV:course_lib/checks/ppo/gae.py > /tmp/old_gae.py
+    python scripts/compare_checks.py /tmp/old_gae.py course_lib.checks.ppo.gae \\
+        tests/checks/test_ppo.py check_compute_gae
 """
+
+from __future__ import annotations
 
 import contextlib
 import importlib
 import importlib.util
 import io
+import random
 import sys
+from pathlib import Path
 
 import numpy as np
+import pytest
 import torch
 
-sys.path.insert(0, ".")
-old_path, new_mod, test_mod, *checks = sys.argv[1:]
-spec = importlib.util.spec_from_file_location("old_mod", old_path)
-old = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(old)
-new = importlib.import_module(new_mod)
-T = importlib.import_module(test_mod)
-cands = []
-for name, obj in vars(T).items():
-    if callable(obj) and not name.startswith("test_") and not isinstance(obj, type(sys)):
-        cands.append((name, obj))
-    for mk in getattr(obj, "pytestmark", []) if name.startswith("test_") else []:
-        if mk.name == "parametrize":
-            for v in mk.args[1]:
-                for x in v if isinstance(v, (tuple, list)) else (v,):
-                    if callable(x):
-                        cands.append((name, x))
-                    elif isinstance(x, dict) and hasattr(T, "make_model"):
-                        try:
-                            cands.append((name + str(x), T.make_model(**x)))
-                        except Exception:
-                            pass
+ROOT = Path(__file__).resolve().parents[1]
 
 
-def outcome(check, impl):
-    torch.manual_seed(0)
-    np.random.seed(0)
+def _outcome(check, args, kwargs):
     buf = io.StringIO()
     try:
         with contextlib.redirect_stdout(buf):
-            check(impl)
-        return ("ok", buf.getvalue())
-    except BaseException as e:
-        return (type(e).__name__, str(e), buf.getvalue())
+            check(*args, **kwargs)
+    except BaseException as err:  # the check's verdict, or the student's own error
+        return (type(err).__name__, str(err), buf.getvalue()), err
+    return ("passed", buf.getvalue()), None
 
 
-n = diff = 0
-for cname in checks:
-    for label, impl in cands:
-        a, b = outcome(getattr(old, cname), impl), outcome(getattr(new, cname), impl)
-        n += 1
-        if a != b:
-            diff += 1
-            print("DIFF", cname, label, a, b)
-failing = sum(1 for c in checks for _, i in cands if outcome(getattr(new, c), i)[0] != "ok")
-print(f"{n} (check, implementation) pairs, {failing} of them failures: {diff} differ")
-raise SystemExit(1 if diff else 0)
+class _Compare:
+    def __init__(self, old_path: str, new_module: str, names: list[str]) -> None:
+        spec = importlib.util.spec_from_file_location("old_checks", old_path)
+        self.old = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(self.old)
+        self.new = importlib.import_module(new_module)
+        self.names = names
+        self.calls = self.failures = 0
+        self.diffs: list[str] = []
+
+    def pytest_configure(self, config):
+        package = importlib.import_module(self.new.__name__.rsplit(".", 1)[0])
+        for name in self.names:
+            original = getattr(self.new, name)
+            wrapped = self._wrap(name, getattr(self.old, name), original)
+            for module in (self.new, package):
+                if getattr(module, name, None) is original:
+                    setattr(module, name, wrapped)
+
+    def _wrap(self, name, old, new):
+        def both(*args, **kwargs):
+            state = (torch.get_rng_state(), np.random.get_state(), random.getstate())
+            a, _ = _outcome(old, args, kwargs)
+            torch.set_rng_state(state[0])
+            np.random.set_state(state[1])
+            random.setstate(state[2])
+            b, err = _outcome(new, args, kwargs)
+            self.calls += 1
+            self.failures += b[0] != "passed"
+            if a != b:
+                self.diffs.append(f"{name}: before {a!r}\n   after  {b!r}")
+            print(b[-1], end="")
+            if err is not None:
+                raise err
+
+        return both
+
+    def pytest_sessionfinish(self, session):
+        for diff in self.diffs:
+            print("DIFF", diff)
+        print(
+            f"\n{self.calls} calls of {', '.join(self.names)} ({self.failures} failures): "
+            f"{len(self.diffs)} differ"
+        )
+
+
+def main(argv: list[str]) -> int:
+    old_path, new_module, tests, *names = argv
+    compare = _Compare(old_path, new_module, names)
+    sys.path.insert(0, str(ROOT))
+    code = pytest.main(["-q", "-p", "no:xdist", "-p", "no:cacheprovider", tests], plugins=[compare])
+    return 1 if compare.diffs or compare.calls == 0 or code not in (0,) else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))

@@ -1,76 +1,26 @@
 """The checks of PPO's actor and critic, and of their uniform initialization
 
-Part of :mod:`course_lib.checks.ppo`.
-"""
+Part of :mod:`course_lib.checks.ppo`."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 import torch
 
-from course_lib.checks._nets import build, grads, seeded_obs
-from course_lib.checks.core import (
-    expect,
-    expect_shape,
-    passed,
+from course_lib.checks.core import fail_on, passed
+from course_lib.exercises.ppo.networks import (
+    diagnose_init_layer_uniform,
+    diagnose_ppo_actor,
+    diagnose_ppo_critic,
 )
 
 
 def check_init_layer_uniform(init_layer_uniform: Callable[..., torch.nn.Linear]) -> None:
     """Check ``init_layer_uniform(layer, init_w)``: weights and biases uniform in [-w, w]."""
     name = "check_init_layer_uniform"
-    for init_w in (3e-3, 0.5):
-        layer = torch.nn.Linear(64, 200)
-        out = init_layer_uniform(layer, init_w) if init_w != 3e-3 else init_layer_uniform(layer)
-        expect(
-            name,
-            out is layer,
-            "init_layer_uniform must return the layer it was given (initialized in place).",
-            got=type(out).__name__,
-            hint="end with `return layer`.",
-        )
-        for what, tensor in (("weight", layer.weight), ("bias", layer.bias)):
-            values = tensor.detach()
-            expect(
-                name,
-                bool(values.abs().max() <= init_w + 1e-7),
-                f"layer.{what} has entries outside [-{init_w:g}, {init_w:g}].",
-                got=f"largest |{what}| = {float(values.abs().max()):.4g}",
-                hint=f"initialize layer.{what} with .uniform_(-init_w, init_w) (the bias too).",
-                where=f"init_w={init_w:g}",
-            )
-            spread = float(values.max() - values.min())
-            expect(
-                name,
-                spread > 1.5 * init_w if values.numel() >= 64 else spread > 0,
-                f"layer.{what} does not look uniform over [-{init_w:g}, {init_w:g}].",
-                got=f"min {float(values.min()):.4g}, max {float(values.max()):.4g}",
-                hint=f"use layer.{what}.data.uniform_(-init_w, init_w); a constant or the "
-                "default init does not spread over the whole interval.",
-                where=f"init_w={init_w:g}",
-            )
+    fail_on(name, diagnose_init_layer_uniform(init_layer_uniform))
     passed(name, "weights and biases uniform in [-init_w, init_w], the layer returned")
-
-
-def _actor_outputs(name: str, actor: torch.nn.Module, obs: torch.Tensor) -> tuple[Any, Any]:
-    out = actor(obs)
-    expect(
-        name,
-        isinstance(out, tuple) and len(out) == 2,
-        "forward(state) must return a pair (action, dist).",
-        got=type(out).__name__,
-        hint="end forward with `return action, dist` where dist = Normal(mu, std).",
-    )
-    action, dist = out
-    expect(
-        name,
-        isinstance(dist, torch.distributions.Normal),
-        "the second output must be a torch.distributions.Normal.",
-        got=type(dist).__name__,
-    )
-    return action, dist
 
 
 def check_ppo_actor(PPOActor: Callable[..., torch.nn.Module]) -> None:
@@ -81,106 +31,12 @@ def check_ppo_actor(PPOActor: Callable[..., torch.nn.Module]) -> None:
     extreme inputs and weights; the action is a sample of it.
     """
     name = "check_ppo_actor"
-    for in_dim, out_dim in [(3, 1), (5, 2)]:
-        actor = build(name, PPOActor, in_dim, out_dim)
-        obs = seeded_obs(7, in_dim)
-        action, dist = _actor_outputs(name, actor, obs)
-        expect_shape(
-            name,
-            "dist.mean",
-            dist.mean,
-            (7, out_dim),
-            hint="one mean per observation and action dimension.",
-        )
-        expect_shape(name, "dist.stddev", dist.stddev.expand_as(dist.mean), (7, out_dim))
-        expect_shape(
-            name,
-            "action",
-            action,
-            (7, out_dim),
-            hint="return a sample of dist: `action = dist.sample()`.",
-        )
-        expect(
-            name,
-            bool(dist.mean.abs().max() <= 1.0),
-            "the mean is outside [-1, 1].",
-            got=f"largest |mean| = {float(dist.mean.detach().abs().max()):.4g}",
-            hint="squash the mean with torch.tanh: actions live in [-1, 1] (ActionNormalizer "
-            "rescales them to the env's range).",
-        )
-        params = [p for p in actor.parameters() if p.requires_grad]
-        log_prob = dist.log_prob(action.detach()).sum()
-        expect(
-            name,
-            len(params) > 0 and any(g.abs().sum() > 0 for g in grads(log_prob, params)),
-            "no gradient flows from dist.log_prob back to the actor's parameters.",
-            hint="build mu and std from the network without .detach() or torch.no_grad().",
-        )
-        g_mean, g_std = (
-            grads(dist.mean.sum(), params),
-            grads(dist.stddev.expand_as(dist.mean).sum(), params),
-        )
-        expect(
-            name,
-            any(g.abs().sum() > 0 for g in g_std),
-            "the standard deviation is not learned: no parameter changes it.",
-            hint="make log_std a learned output (a layer) or an nn.Parameter.",
-        )
-        expect(name, any(g.abs().sum() > 0 for g in g_mean), "the mean has no gradient.")
-        # extreme inputs and weights: the bounds must hold anyway
-        for low, high in [(-20.0, 0.0), (-5.0, 2.0)]:
-            bounded = build(name, PPOActor, in_dim, out_dim, log_std_min=low, log_std_max=high)
-            with torch.no_grad():
-                for p in bounded.parameters():
-                    p.mul_(50.0)
-                    p.add_(1.0)
-            for sign in (1.0, -1.0):
-                _, d = _actor_outputs(name, bounded, sign * 1e3 * obs.abs())
-                log_std = d.stddev.detach().log()
-                expect(
-                    name,
-                    bool(torch.isfinite(log_std).all())
-                    and bool((log_std >= low - 1e-4).all())
-                    and bool((log_std <= high + 1e-4).all()),
-                    f"log-std leaves [log_std_min, log_std_max] = [{low:g}, {high:g}] for "
-                    "large inputs or weights.",
-                    got=f"log std in [{float(log_std.min()):.4g}, {float(log_std.max()):.4g}]",
-                    hint="bound it: log_std = log_std_min + (log_std_max - log_std_min) * "
-                    "(tanh(x) + 1) / 2, or torch.clamp(x, log_std_min, log_std_max). "
-                    "An unbounded std explodes or collapses during training.",
-                )
-                expect(
-                    name,
-                    bool(d.mean.abs().max() <= 1.0),
-                    "the mean leaves [-1, 1] for large inputs or weights.",
-                    hint="squash the mean with torch.tanh.",
-                )
+    fail_on(name, diagnose_ppo_actor(PPOActor))
     passed(name, "Normal with tanh mean in [-1, 1], bounded learned log-std, sampled action")
 
 
 def check_ppo_critic(PPOCritic: Callable[..., torch.nn.Module]) -> None:
     """Check ``PPOCritic(in_dim)``: ``forward(state)`` returns V of shape (B, 1)."""
     name = "check_ppo_critic"
-    for in_dim in (3, 5):
-        critic = build(name, PPOCritic, in_dim)
-        value = critic(seeded_obs(7, in_dim))
-        expect(
-            name,
-            isinstance(value, torch.Tensor),
-            "forward must return a tensor.",
-            got=type(value).__name__,
-        )
-        expect_shape(
-            name,
-            "V(state)",
-            value,
-            (7, 1),
-            hint="end with nn.Linear(hidden, 1) and do not squeeze inside the critic.",
-        )
-        expect(
-            name,
-            value.requires_grad,
-            "V(state) carries no gradient.",
-            hint="do not detach or wrap the forward pass in torch.no_grad().",
-        )
+    fail_on(name, diagnose_ppo_critic(PPOCritic))
     passed(name, "V(state) has shape (B, 1) and gradient")

@@ -1,10 +1,12 @@
-"""Notebook 03's graded exercises (PPO with GAE on Pendulum-v1).
+"""How the grader judges notebook 03's observations: the manifest and its judges.
 
 The actor and the critic are exported and probed by the grader; ``ActionNormalizer`` and
 ``compute_gae`` are judged equal to the reference on the grader's cases
 (:mod:`course_lib.probes.ppo`); ``init_layer_uniform``, ``ppo_iter``, ``ppo_losses`` and the
 agent's step by the properties every correct variant has (the judges below); the trained
 policy is played against the notebook's criterion.
+
+Part of :mod:`course_lib.exercises.ppo`.
 """
 
 from __future__ import annotations
