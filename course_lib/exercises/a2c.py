@@ -27,7 +27,7 @@ from course_lib.exercises.compare import (
 )
 from course_lib.exercises.finding import Finding
 from course_lib.exercises.manifest import Close, Diagnosed, Entry, NetworkProbe, PolicyCriterion
-from course_lib.exercises.networks import build, grads, seeded_obs
+from course_lib.exercises.networks import build, diagnose_value_network, grads, seeded_obs
 
 __all__ = [
     "MANIFEST",
@@ -130,29 +130,9 @@ def diagnose_actor(Actor: Callable[..., torch.nn.Module]) -> Finding | None:
 
 def diagnose_critic(Critic: Callable[..., torch.nn.Module]) -> Finding | None:
     """Diagnose ``Critic(num_inputs)``: ``forward(obs)`` returns V of shape (B, 1)."""
-    for num_inputs in (4, 3):
-        critic, found = build(Critic, num_inputs)
-        if found is not None:
-            return found
-        value = critic(seeded_obs(7, num_inputs))
-        if not (isinstance(value, torch.Tensor)):
-            return Finding("forward(obs) must return a tensor.", got=type(value).__name__)
-        found = shape_finding(
-            "V(obs)",
-            value,
-            (7, 1),
-            hint="end with nn.Linear(hidden, 1) and do not squeeze inside the critic.",
-        )
-        if found is not None:
-            return found
-        if not (value.dtype == torch.float32):
-            return Finding("V(obs) must be float32.", got=value.dtype)
-        if not (value.requires_grad):
-            return Finding(
-                "V(obs) carries no gradient.",
-                hint="do not detach or wrap the forward pass in torch.no_grad().",
-            )
-    return None
+    return diagnose_value_network(
+        Critic, (4, 3), forward="forward(obs)", value="V(obs)", float32=True
+    )
 
 
 # rewards, gamma, expected, {mistake: values}

@@ -15,11 +15,13 @@ from typing import Any
 
 import torch
 
+from course_lib.exercises.compare import shape_finding
 from course_lib.exercises.finding import Finding
 
 __all__ = [
     "ROWS",
     "build",
+    "diagnose_value_network",
     "first_rows_equal",
     "grads",
     "n_params",
@@ -112,3 +114,38 @@ def shares_parameters(net: torch.nn.Module, a: torch.Tensor, b: torch.Tensor) ->
 def n_params(net: torch.nn.Module) -> int:
     """How many numbers the network's parameters hold."""
     return sum(p.numel() for p in net.parameters())
+
+
+def diagnose_value_network(
+    Critic: Callable[..., torch.nn.Module],
+    in_dims: tuple[int, ...],
+    *,
+    forward: str,
+    value: str,
+    float32: bool,
+) -> Finding | None:
+    """A state-value critic ``Critic(in_dim)``: ``forward`` returns ``value`` of shape (B, 1),
+    with gradient (and float32, with ``float32``), for each of ``in_dims``."""
+    for in_dim in in_dims:
+        critic, found = build(Critic, in_dim)
+        if found is not None:
+            return found
+        out = critic(seeded_obs(7, in_dim))
+        if not isinstance(out, torch.Tensor):
+            return Finding(f"{forward} must return a tensor.", got=type(out).__name__)
+        found = shape_finding(
+            value,
+            out,
+            (7, 1),
+            hint="end with nn.Linear(hidden, 1) and do not squeeze inside the critic.",
+        )
+        if found is not None:
+            return found
+        if float32 and out.dtype != torch.float32:
+            return Finding(f"{value} must be float32.", got=out.dtype)
+        if not out.requires_grad:
+            return Finding(
+                f"{value} carries no gradient.",
+                hint="do not detach or wrap the forward pass in torch.no_grad().",
+            )
+    return None

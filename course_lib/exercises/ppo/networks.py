@@ -13,7 +13,7 @@ import torch
 
 from course_lib.exercises.compare import shape_finding
 from course_lib.exercises.finding import Finding
-from course_lib.exercises.networks import build, grads, seeded_obs
+from course_lib.exercises.networks import build, diagnose_value_network, grads, seeded_obs
 
 
 def diagnose_init_layer_uniform(
@@ -166,24 +166,6 @@ def diagnose_ppo_actor(PPOActor: Callable[..., torch.nn.Module]) -> Finding | No
 
 def diagnose_ppo_critic(PPOCritic: Callable[..., torch.nn.Module]) -> Finding | None:
     """Diagnose ``PPOCritic(in_dim)``: ``forward(state)`` returns V of shape (B, 1)."""
-    for in_dim in (3, 5):
-        critic, found = build(PPOCritic, in_dim)
-        if found is not None:
-            return found
-        value = critic(seeded_obs(7, in_dim))
-        if not (isinstance(value, torch.Tensor)):
-            return Finding("forward must return a tensor.", got=type(value).__name__)
-        found = shape_finding(
-            "V(state)",
-            value,
-            (7, 1),
-            hint="end with nn.Linear(hidden, 1) and do not squeeze inside the critic.",
-        )
-        if found is not None:
-            return found
-        if not (value.requires_grad):
-            return Finding(
-                "V(state) carries no gradient.",
-                hint="do not detach or wrap the forward pass in torch.no_grad().",
-            )
-    return None
+    return diagnose_value_network(
+        PPOCritic, (3, 5), forward="forward", value="V(state)", float32=False
+    )
