@@ -76,7 +76,7 @@ def diagnose_actor(Actor: Callable[..., torch.nn.Module]) -> Finding | None:
                 hint="raw network outputs are not probabilities: use "
                 "`Categorical(logits=self.net(obs))`, or softmax them first.",
             )
-        if not (isinstance(dist, torch.distributions.Categorical)):
+        if not isinstance(dist, torch.distributions.Categorical):
             return Finding(
                 "forward(obs) must return a torch.distributions.Categorical.",
                 got=type(dist).__name__,
@@ -90,7 +90,7 @@ def diagnose_actor(Actor: Callable[..., torch.nn.Module]) -> Finding | None:
         )
         if found is not None:
             return found
-        if not (bool((dist.probs >= 0).all())):
+        if not bool((dist.probs >= 0).all()):
             return Finding(
                 "dist.probs has negative entries.",
                 hint="pass the network output as logits=..., or softmax over dim=-1.",
@@ -174,7 +174,7 @@ def diagnose_compute_returns(
     """Diagnose ``compute_returns(rewards, gamma) -> list[float]`` on known reward lists."""
     for rewards, gamma, expected, wrong in _CASES:
         out = compute_returns(list(rewards), gamma)
-        if not (isinstance(out, list | tuple | np.ndarray | torch.Tensor)):
+        if not isinstance(out, list | tuple | np.ndarray | torch.Tensor):
             return Finding("compute_returns must return a list of floats.", got=type(out).__name__)
         found = values_finding(
             "returns",
@@ -303,12 +303,12 @@ def diagnose_a2c_losses(a2c_losses: Callable[..., Any]) -> Finding | None:
             hint="detach the advantage in the actor term: `(returns - values).detach()`; the "
             "actor must not train the critic.",
         )
-    if not (np.allclose(c_logp, 0)):
+    if not np.allclose(c_logp, 0):
         return Finding(
             "the critic loss depends on the log-probabilities.",
             hint="the critic loss compares values with returns only.",
         )
-    if not (np.allclose(c_r, 0)):
+    if not np.allclose(c_r, 0):
         return Finding(
             "the critic loss sends gradient into the returns (the target).",
             hint="detach the target: `loss_fn(values, returns.detach())`, so the "

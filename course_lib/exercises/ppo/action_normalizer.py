@@ -26,7 +26,7 @@ def diagnose_action_normalizer(
         wrapper = ActionNormalizer(env)
     except Exception as err:
         return Finding(f"ActionNormalizer(env) raised {type(err).__name__}: {err}")
-    if not (isinstance(wrapper, gym.ActionWrapper)):
+    if not isinstance(wrapper, gym.ActionWrapper):
         return Finding(
             "ActionNormalizer must subclass gymnasium.ActionWrapper.", got=type(wrapper).__name__
         )

@@ -119,7 +119,7 @@ def _as_column(values: Iterable[float]) -> list[torch.Tensor]:
 def _flat(
     out: Any, length: int, n_envs: int, case: str
 ) -> tuple[np.ndarray | None, Finding | None]:
-    if not (isinstance(out, list | tuple)):
+    if not isinstance(out, list | tuple):
         return None, Finding(
             "compute_gae must return a list (one entry per step).",
             got=type(out).__name__,
@@ -132,7 +132,7 @@ def _flat(
             hint="one return per step, in time order.",
         )
     rows = [to_numpy(x).reshape(-1) for x in out]
-    if not (all(r.size == n_envs for r in rows)):
+    if not all(r.size == n_envs for r in rows):
         return None, Finding(
             f"each entry must hold one value per env ({n_envs}).",
             got=[r.size for r in rows],

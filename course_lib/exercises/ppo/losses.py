@@ -121,13 +121,13 @@ def diagnose_ppo_losses(ppo_losses: Callable[..., Any]) -> Finding | None:
     if found is not None:
         return found
     g_new, g_old, g_values = grads(actor_loss, [x["log_probs"], x["old_log_probs"], x["values"]])
-    if not (bool(g_old.abs().sum() == 0)):
+    if not bool(g_old.abs().sum() == 0):
         return Finding(
             "actor_loss sends gradient into old_log_probs.",
             hint="old_log_probs belong to the policy that collected the data: a constant. "
             "Use old_log_probs.detach() in the ratio (and store them without gradient).",
         )
-    if not (bool(g_values.abs().sum() == 0)):
+    if not bool(g_values.abs().sum() == 0):
         return Finding(
             "actor_loss depends on the critic's values.",
             hint="the actor's weight is the given advantage; the critic learns from "
@@ -138,7 +138,7 @@ def diagnose_ppo_losses(ppo_losses: Callable[..., Any]) -> Finding | None:
     a = np.asarray(_ADV)
     flat = ((r > 1 + _EPS) & (a > 0)) | ((r < 1 - _EPS) & (a < 0))
     got_flat = g_new.abs().numpy() < 1e-9
-    if not (bool((got_flat == flat).all())):
+    if not bool((got_flat == flat).all()):
         return Finding(
             "the gradient of actor_loss w.r.t. log_probs is wrong where the ratio is clipped.",
             expected=f"zero gradient exactly at samples {np.flatnonzero(flat).tolist()}",
@@ -148,7 +148,7 @@ def diagnose_ppo_losses(ppo_losses: Callable[..., Any]) -> Finding | None:
         )
     # critic: properties every correct variant has
     g_c = grads(critic_loss, [x["log_probs"], x["returns"], x["old_values"], x["values"]])
-    if not (bool(g_c[0].abs().sum() == 0)):
+    if not bool(g_c[0].abs().sum() == 0):
         return Finding(
             "critic_loss depends on log_probs.",
             hint="the critic's loss compares values with returns only.",
@@ -160,7 +160,7 @@ def diagnose_ppo_losses(ppo_losses: Callable[..., Any]) -> Finding | None:
         )
     dv = g_c[3].reshape(-1).numpy()
     diff = (x["values"].detach().reshape(-1) - x["returns"].detach()).numpy()
-    if not (bool(np.all(np.sign(dv[diff != 0]) == np.sign(diff[diff != 0])))):
+    if not bool(np.all(np.sign(dv[diff != 0]) == np.sign(diff[diff != 0]))):
         return Finding(
             "critic_loss does not pull each value toward its return.",
             got=f"d critic_loss / d values = {np.round(dv, 4).tolist()}",

@@ -31,7 +31,7 @@ def diagnose_init_layer_uniform(
             )
         for what, tensor in (("weight", layer.weight), ("bias", layer.bias)):
             values = tensor.detach()
-            if not (bool(values.abs().max() <= init_w + 1e-7)):
+            if not bool(values.abs().max() <= init_w + 1e-7):
                 return Finding(
                     f"layer.{what} has entries outside [-{init_w:g}, {init_w:g}].",
                     got=f"largest |{what}| = {float(values.abs().max()):.4g}",
@@ -61,7 +61,7 @@ def _actor_outputs(
             hint="end forward with `return action, dist` where dist = Normal(mu, std).",
         )
     action, dist = out
-    if not (isinstance(dist, torch.distributions.Normal)):
+    if not isinstance(dist, torch.distributions.Normal):
         return None, Finding(
             "the second output must be a torch.distributions.Normal.", got=type(dist).__name__
         )
@@ -103,7 +103,7 @@ def diagnose_ppo_actor(PPOActor: Callable[..., torch.nn.Module]) -> Finding | No
         )
         if found is not None:
             return found
-        if not (bool(dist.mean.abs().max() <= 1.0)):
+        if not bool(dist.mean.abs().max() <= 1.0):
             return Finding(
                 "the mean is outside [-1, 1].",
                 got=f"largest |mean| = {float(dist.mean.detach().abs().max()):.4g}",
@@ -121,12 +121,12 @@ def diagnose_ppo_actor(PPOActor: Callable[..., torch.nn.Module]) -> Finding | No
             grads(dist.mean.sum(), params),
             grads(dist.stddev.expand_as(dist.mean).sum(), params),
         )
-        if not (any(g.abs().sum() > 0 for g in g_std)):
+        if not any(g.abs().sum() > 0 for g in g_std):
             return Finding(
                 "the standard deviation is not learned: no parameter changes it.",
                 hint="make log_std a learned output (a layer) or an nn.Parameter.",
             )
-        if not (any(g.abs().sum() > 0 for g in g_mean)):
+        if not any(g.abs().sum() > 0 for g in g_mean):
             return Finding("the mean has no gradient.")
         # extreme inputs and weights: the bounds must hold anyway
         for low, high in [(-20.0, 0.0), (-5.0, 2.0)]:
@@ -156,7 +156,7 @@ def diagnose_ppo_actor(PPOActor: Callable[..., torch.nn.Module]) -> Finding | No
                         "(tanh(x) + 1) / 2, or torch.clamp(x, log_std_min, log_std_max). "
                         "An unbounded std explodes or collapses during training.",
                     )
-                if not (bool(d.mean.abs().max() <= 1.0)):
+                if not bool(d.mean.abs().max() <= 1.0):
                     return Finding(
                         "the mean leaves [-1, 1] for large inputs or weights.",
                         hint="squash the mean with torch.tanh.",
