@@ -39,12 +39,13 @@ print("floors: installed", ", ".join(f"{n}=={p}" for n, p in wanted.items()))
 PY
 
 export COURSE_LIB_FAST=1
-# The fast unit tests: everything but the grader, the notebook and benchmark tests, and the
-# tests of other installs (Colab's pins, nbgrader, Gradescope), which need tools the floors
-# install leaves out; then notebooks 00 and 03 under nbval.
+# The fast unit tests: everything but the grader's tests (tests/instructor/grading and the
+# authoring guide's example, which grades), the notebook and benchmark tests, and the tests of
+# other installs (Colab's pins, nbgrader, Gradescope), which need tools the floors install
+# leaves out; then notebooks 00 and 03 under nbval.
 python -m pytest -q --disable-warnings -n "${PYTEST_WORKERS:-2}" --dist loadgroup -p no:cacheprovider \
   --ignore=tests/instructor/grading --ignore=tests/notebooks --ignore=tests/benchmarks \
-  --ignore=tests/colab --ignore=tests/integrations \
+  --ignore=tests/colab --ignore=tests/integrations --ignore=tests/authoring \
   tests \
   --nbval-lax --nbval-current-env --nbval-cell-timeout=900 \
   solutions/00_gymnasium_tour.ipynb solutions/03_ppo.ipynb
