@@ -222,11 +222,8 @@ def expect_values(
     atol: float = 1e-5,
     rtol: float = 1e-5,
 ) -> None:
-    """Like :func:`expect_close`, but a wrong answer that equals a known mistake names it.
-
-    Args:
-        mistakes: pairs ``(wrong_values, hint)``: what a typical bug produces on this case,
-            and the fix. The first one that matches ``got`` becomes the hint.
+    """Raise :func:`~course_lib.exercises.compare.values_finding`'s finding, if any: like
+    :func:`expect_close`, but a wrong answer that equals a known mistake names it.
 
     Examples:
         >>> expect_values("demo", "G", [1.0, 0.5], [1.5, 1.0],
