@@ -130,10 +130,18 @@ def read_submission(
             f"not a notebook: the file is not valid JSON ({err}); was it corrupted or renamed?"
         )
         return sub
+    major = raw.get("nbformat") if isinstance(raw, dict) else None
+    if isinstance(major, int) and not isinstance(major, bool) and major < 4:
+        sub.error = (
+            f"an old notebook format (nbformat version {major}, from IPython {major - 1} or "
+            f"earlier), which the grader does not read: convert it with `jupyter nbconvert --to notebook "
+            f"--nbformat 4 --output {path.name} {path.name}` (or open it in Jupyter or Colab "
+            f"and save it), then submit again."
+        )
+        return sub
     if not isinstance(raw, dict) or "cells" not in raw:
         sub.error = "not a notebook: the JSON has no 'cells'; submit the .ipynb file itself."
         return sub
-    major = raw.get("nbformat")
     if major != 4:
         sub.error = (
             f"unsupported notebook format version {major!r} (expected 4): open and save it with "

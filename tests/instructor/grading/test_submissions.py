@@ -32,6 +32,20 @@ def test_malformed_files_get_an_error_row(settings, tmp_path, content, message):
     assert re.search(message, rec.error)
 
 
+def test_an_nbformat_3_notebook_is_named_with_the_command_that_converts_it(settings, tmp_path):
+    import nbformat
+
+    v3 = nbformat.v3.new_notebook(
+        worksheets=[nbformat.v3.new_worksheet(cells=[nbformat.v3.new_code_cell("x = 1")])]
+    )
+    path = tmp_path / f"{TOUR}.ipynb"
+    path.write_text(nbformat.v3.writes_json(v3))
+    rec = grade_one("s", TOUR, path, settings)
+    assert rec.status == "error" and rec.score == 0
+    assert rec.error.startswith("an old notebook format (nbformat version 3")
+    assert f"jupyter nbconvert --to notebook --nbformat 4 --output {TOUR}.ipynb" in rec.error
+
+
 def test_wrong_assignment_is_an_error_row(settings, tmp_path):
     other = fill(SOLUTIONS / "02_a2c.ipynb")
     rec = grade_one("s", TOUR, _write(tmp_path, other), settings)
