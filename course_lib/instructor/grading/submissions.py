@@ -134,9 +134,9 @@ def read_submission(
     if isinstance(major, int) and not isinstance(major, bool) and major < 4:
         sub.error = (
             f"an old notebook format (nbformat version {major}, from IPython {major - 1} or "
-            f"earlier), which the grader does not read: convert it with `jupyter nbconvert --to notebook "
-            f"--nbformat 4 --output {path.name} {path.name}` (or open it in Jupyter or Colab "
-            f"and save it), then submit again."
+            f"earlier), which the grader does not read: convert it with `jupyter nbconvert "
+            f"--to notebook --nbformat 4 --output {path.name} {path.name}` (or open it in "
+            f"Jupyter or Colab and save it), then submit again."
         )
         return sub
     if not isinstance(raw, dict) or "cells" not in raw:
