@@ -44,6 +44,7 @@ from course_lib.exercises.manifest import (
 )
 from course_lib.instructor.grading.assemble import assemble
 from course_lib.instructor.grading.gradebook import Gradebook, SubmissionRecord, TestRecord
+from course_lib.instructor.grading.hidden import merge_hidden_tests, split_hidden_tests
 from course_lib.instructor.grading.judges import judge_data
 from course_lib.instructor.grading.programs import (
     EXERCISE_PATHS,
@@ -150,7 +151,10 @@ def _use_exercise_dirs(settings: GradeSettings) -> None:
 
 
 def _execute(nb: nbformat.NotebookNode, settings: GradeSettings) -> ExecutionResult:
-    """Run ``nb`` in the sandbox, without the cells marked not needed for grading."""
+    """Run ``nb`` in the sandbox, without the cells marked not needed for grading; each test
+    cell's hidden tests run even when its visible check fails (:mod:`.hidden`)."""
+    split = split_hidden_tests(nb)
+    nb = split.notebook
     try:
         omit, notes = cells_to_skip(nb)
     except Exception as err:  # code the analysis cannot read: run every cell
@@ -170,7 +174,7 @@ def _execute(nb: nbformat.NotebookNode, settings: GradeSettings) -> ExecutionRes
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     result.notes.extend(notes)
-    return result
+    return merge_hidden_tests(result, split)
 
 
 def observations_by_cell(result: ExecutionResult) -> dict[str, dict[str, list[Any]]]:
@@ -323,7 +327,8 @@ def _judge_all(
 
 
 def _visible_text(cell: Any) -> str:
-    texts = [o.get("text", "") for o in cell.outputs if o.get("output_type") == "stream"]
+    shown = cell.outputs if cell.visible_outputs is None else cell.outputs[: cell.visible_outputs]
+    texts = [o.get("text", "") for o in shown if o.get("output_type") == "stream"]
     text = "".join(t if isinstance(t, str) else "".join(t) for t in texts)
     lines = [line for line in text.splitlines() if not line.startswith("observation recorded")]
     if cell.status == "error":
@@ -387,7 +392,7 @@ def grade_one(
             emissions = got.get(name, [])
             if not emissions:
                 fractions.append(0.0)
-                messages.append(f"{name}: not observed (the cell stopped before it)")
+                messages.append(f"{name}: not observed (the hidden tests stopped before it)")
                 continue
             judged = [next(next_verdict) for _ in emissions]
             worst = min(judged, key=lambda v: v[0])

@@ -35,6 +35,7 @@ __all__ = [
     "MarkerError",
     "Region",
     "find_regions",
+    "hidden_region_text",
     "remove_hidden_regions",
     "replace_solution_regions",
     "stub_lines",
@@ -252,3 +253,24 @@ def remove_hidden_regions(source: str) -> str:
     if kept and not _ending(lines[-1]):
         kept[-1] = kept[-1].rstrip("\r\n")  # the source ended without a line ending
     return "".join(kept)
+
+
+def hidden_region_text(source: str) -> str:
+    """The lines inside the hidden-test regions, marker lines excluded, in order.
+
+    Raises:
+        MarkerError: if the markers are malformed (see :func:`find_regions`).
+
+    Examples:
+        >>> src = "ok()\\n### BEGIN HIDDEN TESTS\\nsecret()\\n### END HIDDEN TESTS"
+        >>> hidden_region_text(src)
+        'secret()\\n'
+    """
+    lines = _lines(source)
+    inside = [
+        line
+        for region in find_regions(source)
+        if region.kind == "hidden"
+        for line in lines[region.begin : region.end - 1]
+    ]
+    return "".join(line if _ending(line) else line + "\n" for line in inside)

@@ -51,6 +51,8 @@ class CellRecord:
         traceback: Plain-text traceback, clipped to a few KB, for ``"error"``.
         reason: Why the cell did not finish normally (timeout, dead, skipped).
         output_truncated: Whether outputs of this cell were clipped or dropped.
+        visible_outputs: How many of ``outputs`` (the first) are the cell's visible part's,
+            when the grader ran its hidden tests as a cell of their own; None: all of them.
     """
 
     index: int
@@ -64,6 +66,7 @@ class CellRecord:
     traceback: str | None = None
     reason: str | None = None
     output_truncated: bool = False
+    visible_outputs: int | None = None
 
 
 @dataclass
