@@ -14,6 +14,10 @@ your own) whose ``MANIFEST`` maps each observation its hidden tests emit to one 
 
 An observation missing from the manifest is judged :class:`Close`. Nothing here imports the
 grader: the manifest is data the grader reads.
+
+Where the package itself carries an exercise's answer (given to students in a later
+notebook), the exercise module says so in ``GIVEN``, a tuple of :class:`Given`: the grader
+then scores 0 an answer that is, inherits from, calls or pastes that implementation.
 """
 
 from __future__ import annotations
@@ -30,10 +34,12 @@ __all__ = [
     "Close",
     "Diagnosed",
     "Entry",
+    "Given",
     "Judge",
     "NetworkProbe",
     "PolicyCriterion",
     "exercise_module",
+    "load_given",
     "load_manifest",
 ]
 
@@ -85,6 +91,25 @@ class PolicyCriterion:
 
 Entry = Close | Diagnosed | NetworkProbe | PolicyCriterion
 
+
+@dataclass(frozen=True)
+class Given:
+    """An exercise's answer that the package carries, because a later notebook gives it.
+
+    Attributes:
+        name: the name the student defines in the notebook (``"ReplayBuffer"``).
+        implementation: ``"package.module:Name"`` of the package's own implementation.
+        answers: the observations it would answer (keys of ``MANIFEST``).
+        methods: the methods the student writes (a class): a subclass of the given
+            implementation must write every one of them itself.
+    """
+
+    name: str
+    implementation: str
+    answers: tuple[str, ...]
+    methods: tuple[str, ...] = ()
+
+
 NOTEBOOKS: dict[str, str] = {
     "00_gymnasium_tour": "course_lib.exercises.tour",
     "01_actor_critic": "course_lib.exercises.actor_critic",
@@ -135,3 +160,28 @@ def load_manifest(assignment: str, metadata: Mapping[str, Any] | None = None) ->
             f"Diagnosed, NetworkProbe or PolicyCriterion (see docs/authoring.md)"
         )
     return dict(manifest)
+
+
+def load_given(assignment: str, metadata: Mapping[str, Any] | None = None) -> tuple[Given, ...]:
+    """The :class:`Given` declarations of ``assignment``'s exercise module (``GIVEN``; none
+    when it has no module or declares none).
+
+    Raises:
+        ValueError: the module cannot be imported, or ``GIVEN`` is not a tuple of Given.
+    """
+    name = exercise_module(assignment, metadata)
+    if name is None:
+        return ()
+    try:
+        module = importlib.import_module(name)
+    except ImportError as err:
+        raise ValueError(
+            f"{assignment}: cannot import its exercise module {name!r} ({err}); install it "
+            f"where the grader runs, or fix the name in the notebook's metadata"
+        ) from err
+    given = getattr(module, "GIVEN", ())
+    if not isinstance(given, tuple | list) or not all(isinstance(g, Given) for g in given):
+        raise ValueError(
+            f"{assignment}: {name}.GIVEN must be a tuple of Given (see docs/authoring.md)"
+        )
+    return tuple(given)

@@ -13,9 +13,11 @@ from course_lib.exercises.manifest import (
     NOTEBOOKS,
     Close,
     Diagnosed,
+    Given,
     NetworkProbe,
     PolicyCriterion,
     exercise_module,
+    load_given,
     load_manifest,
 )
 
@@ -94,3 +96,37 @@ def test_a_manifest_entry_that_is_not_an_entry_is_refused(monkeypatch):
     monkeypatch.setattr(tour, "MANIFEST", {"run_episode": "close"})
     with pytest.raises(ValueError, match=r"docs/authoring\.md"):
         manifest_mod.load_manifest("00_gymnasium_tour")
+
+
+@pytest.mark.parametrize("assignment", sorted(NOTEBOOKS))
+def test_each_given_answer_is_declared_against_what_the_notebook_grades(assignment):
+    """A Given names an observation of its notebook, a name its solution cells define, the
+    methods that class has, and an implementation the package carries."""
+    import importlib
+
+    nb = nbformat.read(SOLUTIONS / f"{assignment}.ipynb", as_version=4)
+    solutions = "\n".join(
+        c.source for c in nb.cells if (c.metadata.get("nbgrader") or {}).get("solution")
+    )
+    for given in load_given(assignment):
+        assert set(given.answers) <= set(load_manifest(assignment)), given
+        assert re.search(rf"^(class|def) {given.name}\b", solutions, re.M), given
+        module, name = given.implementation.split(":")
+        implementation = getattr(importlib.import_module(module), name)
+        assert all(hasattr(implementation, m) for m in given.methods), given
+
+
+def test_notebook_04_declares_the_buffer_and_noise_that_notebook_05_gives():
+    assert [(g.name, g.answers) for g in load_given("04_ddpg")] == [
+        ("ReplayBuffer", ("ddpg_replay_buffer",)),
+        ("OUNoise", ("ddpg_ou_noise",)),
+    ]
+
+
+def test_a_given_that_is_not_a_given_is_refused(monkeypatch):
+    from course_lib.exercises import ddpg
+
+    assert all(isinstance(g, Given) for g in ddpg.GIVEN)
+    monkeypatch.setattr(ddpg, "GIVEN", ("ReplayBuffer",))
+    with pytest.raises(ValueError, match=r"GIVEN must be a tuple of Given"):
+        load_given("04_ddpg")

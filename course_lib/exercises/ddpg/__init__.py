@@ -22,7 +22,7 @@ from course_lib.exercises.ddpg.base import (
     TARGET_HYPOTHESES,
     Record,
 )
-from course_lib.exercises.ddpg.manifest import MANIFEST
+from course_lib.exercises.ddpg.manifest import GIVEN, MANIFEST
 from course_lib.exercises.ddpg.ou_noise import (
     diagnose_ou_noise,
 )
@@ -39,6 +39,7 @@ from course_lib.exercises.finding import Finding
 
 __all__ = [
     "BUFFER_KEYS",
+    "GIVEN",
     "MANIFEST",
     "TARGET_HYPOTHESES",
     "Finding",

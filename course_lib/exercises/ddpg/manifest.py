@@ -24,12 +24,13 @@ from course_lib.exercises.manifest import (
     Close,
     Diagnosed,
     Entry,
+    Given,
     Judge,
     NetworkProbe,
     PolicyCriterion,
 )
 
-__all__ = ["MANIFEST", "judge_by", "judge_replay_buffer"]
+__all__ = ["GIVEN", "MANIFEST", "judge_by", "judge_replay_buffer"]
 
 Diagnosis = Callable[[Record, Record], Finding | None]
 
@@ -95,3 +96,20 @@ MANIFEST: dict[str, Entry] = {
     ),
     "trained_policy": PolicyCriterion(),
 }
+
+GIVEN: tuple[Given, ...] = (
+    Given(
+        "ReplayBuffer",
+        "course_lib.buffers:ReplayBuffer",
+        answers=("ddpg_replay_buffer",),
+        methods=("__init__", "store", "sample_batch", "__len__"),
+    ),
+    Given(
+        "OUNoise",
+        "course_lib.noise:OUNoise",
+        answers=("ddpg_ou_noise",),
+        methods=("reset", "sample"),
+    ),
+)
+"""Notebook 05 gives both (``cl.ReplayBuffer``, ``cl.OUNoise``); in notebook 04 they are the
+student's to write, and the package's versions earn nothing there."""

@@ -13,6 +13,7 @@ import html
 from pathlib import Path
 
 from course_lib.instructor.grading.gradebook import Gradebook
+from course_lib.instructor.grading.provenance import PROVENANCE_KINDS
 
 __all__ = ["write_feedback"]
 
@@ -63,11 +64,21 @@ def _page(gradebook: Gradebook, row: object) -> str:
         return "".join(parts) + "</body></html>"
     parts.append(f"<div class='total'>Score: {r['score']:g} / {r['max_score']:g}</div>")
     tamper = gradebook.tampering_of(r["id"])
-    if tamper:
-        items = "".join(f"<li><code>{e(g)}</code>: {e(k)} ({e(d)})</li>" for g, k, d in tamper)
+    # what the provenance reading found (course_lib.instructor.grading.provenance), apart
+    # from changes to locked cells
+    borrowed = [t for t in tamper if t[1] in PROVENANCE_KINDS]
+    locked = [t for t in tamper if t[1] not in PROVENANCE_KINDS]
+    if locked:
+        items = "".join(f"<li><code>{e(g)}</code>: {e(k)} ({e(d)})</li>" for g, k, d in locked)
         parts.append(
             "<div class='tamper'>Locked cells were changed; the originals were used:"
             f"<ul>{items}</ul></div>"
+        )
+    if borrowed:
+        items = "".join(f"<li><code>{e(g)}</code>: {e(k)}: {e(d)}</li>" for g, k, d in borrowed)
+        parts.append(
+            "<div class='tamper'>These answers are the course's own code, not yours, and "
+            f"earned no points:<ul>{items}</ul></div>"
         )
     parts.append(
         "<table><tr><th>test</th><th>score</th><th>result</th><th>what the check said</th></tr>"

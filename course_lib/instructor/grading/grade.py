@@ -40,6 +40,7 @@ from course_lib.exercises.manifest import (
     Entry,
     NetworkProbe,
     PolicyCriterion,
+    load_given,
     load_manifest,
 )
 from course_lib.instructor.grading.assemble import assemble
@@ -53,6 +54,7 @@ from course_lib.instructor.grading.programs import (
     start_judge,
     stop_judge,
 )
+from course_lib.instructor.grading.provenance import Leaning, leaning
 from course_lib.instructor.grading.records import GRADER_VERSION, _error_record, failed_record
 from course_lib.instructor.grading.sandbox import ExecutionResult, Limits, execute_notebook
 from course_lib.instructor.grading.submissions import discover, read_submission
@@ -326,6 +328,20 @@ def _judge_all(
     return [v for v in verdicts if v is not None], results[len(jobs) :]
 
 
+def _leaning(
+    source: nbformat.NotebookNode, built: nbformat.NotebookNode, assignment: str, rec: Any
+) -> dict[str, Leaning]:
+    """The questions answered by the course's own code (:mod:`.provenance`), by observation."""
+    try:
+        given = load_given(assignment, source.metadata)
+        return {found.observation: found for found in leaning(source, built, given)}
+    except Exception as err:  # the reading must not cost a submission its grade
+        rec.details.setdefault("notes", []).append(
+            f"the grader could not read where the code comes from ({type(err).__name__}: {err})"
+        )
+        return {}
+
+
 def _visible_text(cell: Any) -> str:
     shown = cell.outputs if cell.visible_outputs is None else cell.outputs[: cell.visible_outputs]
     texts = [o.get("text", "") for o in shown if o.get("output_type") == "stream"]
@@ -375,6 +391,7 @@ def grade_one(
     }
     observed = observations_by_cell(result)
     cells = {c.grade_id: c for c in result.cells if c.grade_id}
+    leans = _leaning(source, built.notebook, assignment, rec)
     emitted: list[tuple[str, Any, Any]] = []
     for grade_id, _ in built.tests:
         got = observed.get(grade_id, {})
@@ -395,6 +412,11 @@ def grade_one(
                 messages.append(f"{name}: not observed (the hidden tests stopped before it)")
                 continue
             judged = [next(next_verdict) for _ in emissions]
+            if name in leans:
+                fractions.append(0.0)
+                messages.append(f"{name}: {leans[name].message}")
+                rec.tampering.append((grade_id, leans[name].kind, leans[name].message[:500]))
+                continue
             worst = min(judged, key=lambda v: v[0])
             fractions.append(worst[0])
             messages.append(f"{name}: {worst[1]}")

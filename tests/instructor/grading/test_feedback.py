@@ -84,3 +84,21 @@ def test_feedback_shows_each_tasks_curve_and_agent_with_its_name(tmp_path):
     ]
     positions = [text.index(c) for c in captions]
     assert positions == sorted(positions)  # curves first, then the agents, in notebook order
+
+
+def test_feedback_tells_answers_of_the_courses_own_code_from_edited_locked_cells(tmp_path):
+    from course_lib.instructor.grading.feedback import write_feedback
+
+    rec = SubmissionRecord("s", "04_ddpg", "p", "h", "v", "graded")
+    rec.tampering = [
+        ("imports", "edited", "restored from the instructor's copy"),
+        ("test_replay_buffer", "given code", "ReplayBuffer leans on the course's given one"),
+    ]
+    with Gradebook(tmp_path / "book.sqlite") as book:
+        book.record(rec)
+        (page,) = write_feedback(book, tmp_path / "feedback")
+    text = page.read_text()
+    locked, _, borrowed = text.partition("the course's own code, not yours")
+    assert "Locked cells were changed" in locked and "imports" in locked
+    assert "test_replay_buffer" not in locked
+    assert "test_replay_buffer" in borrowed and "ReplayBuffer leans on" in borrowed
