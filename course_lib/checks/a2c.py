@@ -68,7 +68,8 @@ def check_evaluate_actions(evaluate_actions: Callable[..., Any]) -> None:
 def check_a2c_losses(a2c_losses: Callable[..., Any]) -> None:
     """Check ``a2c_losses(log_probs (T,), values (T,), returns (T,)) -> (actor_loss, critic_loss)``.
 
-    Any correct variant passes: MSE or Huber, sum or mean, any positive scale.
+    Any correct variant passes: MSE or Huber, sum or mean, any positive scale, advantages
+    normalized over the batch (detached).
     """
     name = "check_a2c_losses"
     fail_on(name, diagnose_a2c_losses(a2c_losses))

@@ -179,12 +179,31 @@ def test_evaluate_actions_bugs(fn, message):
 # ---------------------------------------------------------------- losses
 
 
-def losses(reduce="mean", critic="mse", detach_adv=True, detach_target=True, flatten=True, sign=1):
+NORMALIZE = {
+    "none": lambda a: a,
+    "batch": lambda a: (a - a.mean()) / (a.std() + 1e-8),
+    "batch_population_std": lambda a: (a - a.mean()) / a.std(unbiased=False),
+    "scaled": lambda a: a / a.abs().max(),
+    # wrong: a shift that is not the batch mean, and per-step weights
+    "shifted": lambda a: a - 1.0,
+    "per_step": lambda a: a * torch.arange(1, a.numel() + 1, dtype=a.dtype),
+}
+
+
+def losses(
+    reduce="mean",
+    critic="mse",
+    detach_adv=True,
+    detach_target=True,
+    flatten=True,
+    sign=1,
+    normalize="none",
+):
     def a2c_losses(log_probs, values, returns):
         v = values.reshape(-1) if flatten else values
         target = returns.detach() if detach_target else returns
         adv = target - v
-        adv = adv.detach() if detach_adv else adv
+        adv = NORMALIZE[normalize](adv.detach() if detach_adv else adv)
         actor = -sign * (log_probs * adv)
         actor = actor.mean() if reduce == "mean" else actor.sum()
         fn = {
@@ -201,6 +220,27 @@ def losses(reduce="mean", critic="mse", detach_adv=True, detach_target=True, fla
 @pytest.mark.parametrize("critic", ["mse", "huber", "half_mse"])
 def test_loss_variants_pass(reduce, critic):
     check_a2c_losses(losses(reduce, critic))
+
+
+@pytest.mark.parametrize("normalize", ["batch", "batch_population_std", "scaled"])
+@pytest.mark.parametrize("reduce", ["mean", "sum"])
+def test_advantages_normalized_over_the_batch_pass(normalize, reduce):
+    # notebook 02 accepts any A2C variant that reaches the criterion; normalizing the
+    # (detached) advantages per episode is standard practice
+    check_a2c_losses(losses(reduce, normalize=normalize))
+
+
+@pytest.mark.parametrize(
+    ("normalize", "detach_adv", "message"),
+    [
+        ("batch", False, r"actor loss sends gradient into the values"),
+        ("shifted", True, r"not proportional to -\(advantage\)"),
+        ("per_step", True, r"not proportional to -\(advantage\)"),
+    ],
+)
+def test_what_is_not_a_normalized_advantage_fails(normalize, detach_adv, message):
+    with pytest.raises(CheckFailed, match=message):
+        check_a2c_losses(losses(normalize=normalize, detach_adv=detach_adv))
 
 
 def test_bootstrapped_td_target_variant_passes():

@@ -5,8 +5,10 @@ from __future__ import annotations
 import base64
 import io
 
+import pytest
 import torch
 
+from course_lib.exercises.a2c import judge_a2c_losses
 from course_lib.instructor.grading.programs import judge_network
 from course_lib.probes.a2c import (
     probe_a2c_losses,
@@ -69,3 +71,25 @@ def test_losses_probe_records_inputs_values_and_gradients():
     assert first["critic_at_target"] == 0.0
     undetached = probe_a2c_losses(losses(detach_adv=False), seed=0)[1]
     assert undetached["grads"][0][1] != [0.0] * 6
+
+
+@pytest.mark.parametrize("normalize", ["batch", "batch_population_std", "scaled"])
+def test_the_grader_accepts_advantages_normalized_over_the_batch(normalize):
+    # the input sets include a one-step episode, where (A - mean) / std is 0 / 0
+    reference = probe_a2c_losses(losses(), seed=5)
+    student = probe_a2c_losses(losses(normalize=normalize), seed=5)
+    assert judge_a2c_losses(student, reference) is None
+
+
+@pytest.mark.parametrize(
+    ("kw", "why"),
+    [
+        ({"normalize": "batch", "detach_adv": False}, "actor loss sends gradient"),
+        ({"normalize": "shifted"}, "not a positive multiple of -advantage"),
+        ({"normalize": "per_step"}, "not a positive multiple of -advantage"),
+    ],
+)
+def test_the_grader_rejects_what_is_not_a_normalized_advantage(kw, why):
+    reference = probe_a2c_losses(losses(), seed=5)
+    found = judge_a2c_losses(probe_a2c_losses(losses(**kw), seed=5), reference)
+    assert found is not None and why in found.problem, found
