@@ -31,17 +31,23 @@ from __future__ import annotations
 import ast
 import importlib
 import inspect
-import re
 import sys
 import textwrap
 import types
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import nbformat
 
 from course_lib.exercises.manifest import Given
+from course_lib.instructor.grading.bindings import (
+    DYNAMIC_CALLS,
+    Program,
+    collect,
+    local_names,
+    parse,
+)
 from course_lib.instructor.release.context import is_test_cell
 from course_lib.instructor.release.markers import hidden_region_text
 
@@ -51,7 +57,6 @@ PROVENANCE_KINDS = ("given code", "course internals", "unreadable code")
 """The tampering kinds this reading records (beside the locked-cell ones of assemble)."""
 PACKAGE = "course_lib"
 GRADING_PARTS = ("course_lib.exercises", "course_lib.probes", "course_lib.instructor")
-DYNAMIC_CALLS = {"exec", "eval", "compile", "__import__", "globals", "breakpoint"}
 DYNAMIC_MODULES = {"importlib", "gc", "ctypes", "builtins", "inspect"}
 DYNAMIC_ATTRIBUTES = {
     "__subclasses__",
@@ -86,212 +91,10 @@ class Leaning:
 
 
 @dataclass
-class _Binding:
-    cell: int
-    course: bool  # bound by the instructor's locked or test cells
-    nodes: list[ast.AST]  # what the name's value is made of
-    unconditional: bool
-    module: str | None = None  # an import: the dotted path imported
-    kind: str = "value"  # "value" | "import" | "class" | "mutation"
-    node: ast.AST | None = None
-
-
-@dataclass
 class _Reference:
     kind: str  # "given" | "internal" | "dynamic"
     what: str
     via: str  # the student's name through which it was reached
-
-
-@dataclass
-class _Program:
-    """The submission's top-level names, where they are bound, and by whom."""
-
-    cells: list[tuple[bool, ast.Module | None]] = field(default_factory=list)
-    bindings: dict[str, list[_Binding]] = field(default_factory=dict)
-
-    def visible(self, name: str, before: int) -> list[_Binding]:
-        """The bindings of ``name`` that may hold when cell ``before`` runs."""
-        held: list[_Binding] = []
-        for binding in self.bindings.get(name, []):
-            if binding.cell >= before:
-                break
-            if binding.unconditional and binding.kind != "mutation":
-                held = [binding]
-            else:
-                held.append(binding)
-        return held
-
-
-_MAGIC = re.compile(r"^(\s*)[%!].*$", re.MULTILINE)
-
-
-def _parse(source: str) -> ast.Module | None:
-    """The cell as Python (IPython magics and shell lines read as ``pass``), None if it is
-    not valid Python (then it defines nothing when it runs either)."""
-    text = _MAGIC.sub(lambda m: f"{m.group(1)}pass", source)
-    try:
-        return ast.parse(text)
-    except (SyntaxError, ValueError):
-        return None
-
-
-def _targets(node: ast.AST) -> Iterator[ast.AST]:
-    """Names and attribute roots assigned by an assignment target."""
-    if isinstance(node, ast.Name):
-        yield node
-    elif isinstance(node, ast.Starred):
-        yield from _targets(node.value)
-    elif isinstance(node, ast.Tuple | ast.List):
-        for element in node.elts:
-            yield from _targets(element)
-    elif isinstance(node, ast.Attribute | ast.Subscript):
-        yield node
-
-
-def _root(node: ast.AST) -> str | None:
-    while isinstance(node, ast.Attribute | ast.Subscript | ast.Call):
-        node = node.func if isinstance(node, ast.Call) else node.value
-    return node.id if isinstance(node, ast.Name) else None
-
-
-def _star_names(module: str) -> list[str]:
-    try:
-        loaded = importlib.import_module(module)
-    except Exception:
-        return []
-    names = getattr(loaded, "__all__", None)
-    if names is None:
-        names = [n for n in vars(loaded) if not n.startswith("_")]
-    return [str(n) for n in names]
-
-
-def _collect(program: _Program, index: int, course: bool, tree: ast.Module) -> None:
-    def bind(name: str, binding: _Binding) -> None:
-        program.bindings.setdefault(name, []).append(binding)
-
-    def statements(body: list[ast.stmt], unconditional: bool) -> None:
-        for stmt in body:
-            one(stmt, unconditional)
-
-    def one(stmt: ast.stmt, unconditional: bool) -> None:
-        def make(**kw: Any) -> _Binding:
-            return _Binding(index, course, kw.pop("nodes", [stmt]), unconditional, **kw)
-
-        if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef):
-            bind(stmt.name, make(node=stmt))
-        elif isinstance(stmt, ast.ClassDef):
-            bind(stmt.name, make(kind="class", node=stmt))
-        elif isinstance(stmt, ast.Import):
-            for alias in stmt.names:
-                if alias.asname:
-                    bind(alias.asname, make(kind="import", module=alias.name))
-                else:
-                    top = alias.name.split(".")[0]
-                    bind(top, make(kind="import", module=top))
-        elif isinstance(stmt, ast.ImportFrom):
-            base = "." * stmt.level + (stmt.module or "")
-            for alias in stmt.names:
-                if alias.name == "*":
-                    for name in _star_names(base):
-                        bind(name, make(kind="import", module=f"{base}.{name}"))
-                else:
-                    bind(
-                        alias.asname or alias.name,
-                        make(kind="import", module=f"{base}.{alias.name}"),
-                    )
-        elif isinstance(stmt, ast.Assign | ast.AnnAssign | ast.AugAssign):
-            targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
-            value = [stmt.value] if stmt.value is not None else []
-            for target in targets:
-                for node in _targets(target):
-                    if isinstance(node, ast.Name):
-                        keep = unconditional and not isinstance(stmt, ast.AugAssign)
-                        bind(node.id, _Binding(index, course, value, keep))
-                    elif (root := _root(node)) is not None and root not in DYNAMIC_CALLS:
-                        bind(root, make(kind="mutation", nodes=[node, *value]))
-        elif isinstance(stmt, ast.For | ast.AsyncFor):
-            for node in _targets(stmt.target):
-                if isinstance(node, ast.Name):
-                    bind(node.id, _Binding(index, course, [stmt.iter], False))
-            statements(stmt.body + stmt.orelse, False)
-        elif isinstance(stmt, ast.With | ast.AsyncWith):
-            for item in stmt.items:
-                if item.optional_vars is not None:
-                    for node in _targets(item.optional_vars):
-                        if isinstance(node, ast.Name):
-                            bind(node.id, _Binding(index, course, [item.context_expr], False))
-            statements(stmt.body, unconditional)
-        elif isinstance(stmt, ast.If | ast.While):
-            statements(stmt.body + stmt.orelse, False)
-        elif isinstance(stmt, ast.Try | ast.TryStar):
-            statements(stmt.body + stmt.orelse + stmt.finalbody, False)
-            for handler in stmt.handlers:
-                statements(handler.body, False)
-        elif isinstance(stmt, ast.Match):
-            for case in stmt.cases:
-                statements(case.body, False)
-        elif isinstance(stmt, ast.Delete):
-            for target in stmt.targets:
-                if (root := _root(target)) is not None:
-                    bind(root, make(kind="mutation"))
-        elif isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call):
-            # setattr(X, ...) and X.update(...)-like calls change what X holds
-            call = stmt.value
-            if isinstance(call.func, ast.Name) and call.func.id in ("setattr", "delattr"):
-                if call.args and (root := _root(call.args[0])) is not None:
-                    bind(root, make(kind="mutation"))
-        # walrus targets at top level
-        for node in ast.walk(stmt):
-            if isinstance(node, ast.NamedExpr) and isinstance(node.target, ast.Name):
-                if not _inside_scope(stmt, node):
-                    bind(node.target.id, _Binding(index, course, [node.value], False))
-
-    statements(tree.body, True)
-
-
-def _inside_scope(stmt: ast.stmt, target: ast.AST) -> bool:
-    for node in ast.walk(stmt):
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda | ast.ClassDef):
-            if any(child is target for child in ast.walk(node)):
-                return True
-    return False
-
-
-def _locals(scope: ast.AST) -> set[str]:
-    """Names local to a function, lambda or comprehension (parameters and assignments)."""
-    names: set[str] = set()
-    declared: set[str] = set()
-    args = getattr(scope, "args", None)
-    if isinstance(args, ast.arguments):
-        for arg in [*args.posonlyargs, *args.args, *args.kwonlyargs]:
-            names.add(arg.arg)
-        for arg in (args.vararg, args.kwarg):
-            if arg is not None:
-                names.add(arg.arg)
-    if isinstance(scope, ast.ListComp | ast.SetComp | ast.DictComp | ast.GeneratorExp):
-        for generator in scope.generators:
-            names.update(n.id for n in ast.walk(generator.target) if isinstance(n, ast.Name))
-        return names
-    body = scope.body if isinstance(scope.body, list) else [scope.body]
-    stack = list(body)
-    while stack:
-        node = stack.pop()
-        if isinstance(node, ast.Global | ast.Nonlocal):
-            declared.update(node.names)
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
-            names.add(node.name)
-            continue  # its own scope
-        if isinstance(node, ast.Lambda):
-            continue
-        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store | ast.Del):
-            names.add(node.id)
-        elif isinstance(node, ast.alias):
-            names.add((node.asname or node.name).split(".")[0])
-        elif isinstance(node, ast.ExceptHandler) and node.name:
-            names.add(node.name)
-        stack.extend(ast.iter_child_nodes(node))
-    return names - declared
 
 
 def _resolve(path: str) -> Any:
@@ -331,7 +134,7 @@ def _home(obj: Any) -> str:
 class _Reader:
     """Walks what a graded name is made of, through the student's own names."""
 
-    def __init__(self, program: _Program, given: Sequence[tuple[Given, Any]]):
+    def __init__(self, program: Program, given: Sequence[tuple[Given, Any]]):
         self.program = program
         self.given = given
 
@@ -411,7 +214,7 @@ class _Reader:
         local: frozenset[str] = frozenset(),
     ) -> Iterator[_Reference]:
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda):
-            inner = local | _locals(node)
+            inner = local | local_names(node)
             for child in ast.iter_child_nodes(node):
                 if isinstance(child, ast.arguments):
                     for default in [*child.defaults, *[d for d in child.kw_defaults if d]]:
@@ -420,7 +223,7 @@ class _Reader:
                 yield from self.node(child, before, via, stop, seen, course, inner)
             return
         if isinstance(node, ast.ListComp | ast.SetComp | ast.DictComp | ast.GeneratorExp):
-            inner = local | _locals(node)
+            inner = local | local_names(node)
             for child in ast.iter_child_nodes(node):
                 yield from self.node(child, before, via, stop, seen, course, inner)
             return
@@ -594,9 +397,9 @@ def _subjects(
         gid = cell.metadata["nbgrader"]["grade_id"]
         text = cell.source if isinstance(cell.source, str) else "".join(cell.source)
         try:
-            tree = _parse(hidden_region_text(text)) or _parse(text)
+            tree = parse(hidden_region_text(text)) or parse(text)
         except ValueError:
-            tree = _parse(text)
+            tree = parse(text)
         for node in ast.walk(tree) if tree is not None else []:
             if not isinstance(node, ast.Call) or not node.args:
                 continue
@@ -624,11 +427,11 @@ def _role(cell: nbformat.NotebookNode) -> bool:
 
 
 def _defined_names(cells: list[nbformat.NotebookNode]) -> set[str]:
-    program = _Program()
+    program = Program()
     for index, cell in enumerate(cells):
-        tree = _parse(cell.source if isinstance(cell.source, str) else "".join(cell.source))
+        tree = parse(cell.source if isinstance(cell.source, str) else "".join(cell.source))
         if tree is not None:
-            _collect(program, index, False, tree)
+            collect(program, index, False, tree)
     return set(program.bindings)
 
 
@@ -646,13 +449,13 @@ def leaning(
     subjects = _subjects(source, _defined_names(solution_cells))
     if not subjects:
         return []
-    program = _Program()
+    program = Program()
     for index, cell in enumerate(code):
         course = _role(cell)
-        tree = _parse(cell.source if isinstance(cell.source, str) else "".join(cell.source))
+        tree = parse(cell.source if isinstance(cell.source, str) else "".join(cell.source))
         program.cells.append((course, tree))
         if tree is not None:
-            _collect(program, index, course, tree)
+            collect(program, index, course, tree)
     loaded: list[tuple[Given, Any]] = []
     for spec in given:
         obj = _resolve(spec.implementation.replace(":", "."))
@@ -712,7 +515,7 @@ def leaning(
 
 def _given_message(
     reader: _Reader,
-    program: _Program,
+    program: Program,
     answers: list[tuple[Given, Any]],
     names: set[str],
     before: int,
@@ -776,11 +579,11 @@ def _internal_message(
     return None
 
 
-def _student_bound(program: _Program, name: str, before: int) -> bool:
+def _student_bound(program: Program, name: str, before: int) -> bool:
     return any(not b.course for b in program.visible(name, before))
 
 
-def _last_definition(program: _Program, name: str, before: int) -> ast.AST | None:
+def _last_definition(program: Program, name: str, before: int) -> ast.AST | None:
     for binding in reversed(program.visible(name, before)):
         if binding.kind == "class" or isinstance(binding.node, ast.FunctionDef):
             return binding.node
@@ -792,7 +595,7 @@ def _source_definition(source: nbformat.NotebookNode, name: str) -> ast.AST | No
         if cell.cell_type != "code":
             continue
         text = cell.source if isinstance(cell.source, str) else "".join(cell.source)
-        tree = _parse(text)
+        tree = parse(text)
         if tree is None:
             continue
         for node in tree.body:
