@@ -27,7 +27,14 @@ from course_lib.exercises.compare import (
 )
 from course_lib.exercises.finding import Finding
 from course_lib.exercises.manifest import Close, Diagnosed, Entry, NetworkProbe, PolicyCriterion
-from course_lib.exercises.networks import build, diagnose_value_network, grads, seeded_obs
+from course_lib.exercises.networks import (
+    build,
+    deterministic_finding,
+    diagnose_value_network,
+    grads,
+    seeded_obs,
+    top_probability_scaled,
+)
 
 __all__ = [
     "MANIFEST",
@@ -147,6 +154,11 @@ def diagnose_actor(Actor: Callable[..., torch.nn.Module]) -> Finding | None:
                 "no gradient flows from log_prob back to the actor's parameters.",
                 hint="build the distribution from the network's output without detaching it.",
             )
+        found = deterministic_finding(
+            top_probability_scaled(actor, lambda net, x=obs: net(x).probs)
+        )
+        if found is not None:
+            return found
     return None
 
 

@@ -20,7 +20,15 @@ import torch
 from course_lib.exercises.compare import close_finding, shape_finding, values_finding
 from course_lib.exercises.finding import Finding
 from course_lib.exercises.manifest import Close, Entry, NetworkProbe, PolicyCriterion
-from course_lib.exercises.networks import build, grads, n_params, seeded_obs, shares_parameters
+from course_lib.exercises.networks import (
+    build,
+    deterministic_finding,
+    grads,
+    n_params,
+    seeded_obs,
+    shares_parameters,
+    top_probability_scaled,
+)
 
 __all__ = [
     "ACTOR_CRITIC_CASES",
@@ -93,7 +101,7 @@ def diagnose_actor_critic(
             hint="both heads should read the same hidden layer (the shared trunk): "
             "h = relu(trunk(obs)); probs = softmax(policy_head(h)); value = value_head(h).",
         )
-    return None
+    return deterministic_finding(top_probability_scaled(model, lambda net: net(obs)[0]))
 
 
 def diagnose_num_hidden(ActorCritic: Callable[..., torch.nn.Module]) -> Finding | None:

@@ -21,6 +21,7 @@ from course_lib.exercises.finding import Finding
 __all__ = [
     "ROWS",
     "build",
+    "deterministic_finding",
     "diagnose_value_network",
     "first_rows_equal",
     "grads",
@@ -28,6 +29,7 @@ __all__ = [
     "rows_independent",
     "seeded_obs",
     "shares_parameters",
+    "top_probability_scaled",
     "with_other_rows",
 ]
 
@@ -149,3 +151,41 @@ def diagnose_value_network(
                 hint="do not detach or wrap the forward pass in torch.no_grad().",
             )
     return None
+
+
+SCALE_UP = 50.0
+"""How much :func:`top_probability_scaled` multiplies every parameter by."""
+DETERMINISTIC_TOP = 0.99
+"""The top probability a discrete policy must reach once its parameters are scaled up."""
+
+
+def top_probability_scaled(
+    module: torch.nn.Module, probs: Callable[[torch.nn.Module], torch.Tensor]
+) -> float:
+    """The largest probability ``probs(module)`` gives any action once every parameter of
+    ``module`` is multiplied by :data:`SCALE_UP`, in place (pass a network of your own).
+
+    Scaling a network's weights and biases up scales its output scores up, so a policy whose
+    scores are its logits grows as sure as it likes: its top probability goes to 1. One whose
+    scores are squashed first (probabilities fed back in as logits, a tanh) stays uncertain
+    whatever it learns, and a greedy evaluation hides it.
+    """
+    with torch.no_grad():
+        for p in module.parameters():
+            p.mul_(SCALE_UP)
+        return float(probs(module).max())
+
+
+def deterministic_finding(top: float) -> Finding | None:
+    """A :class:`Finding` when a policy's :func:`top_probability_scaled` stays below
+    :data:`DETERMINISTIC_TOP`: it can never become (nearly) deterministic."""
+    if top >= DETERMINISTIC_TOP:
+        return None
+    return Finding(
+        "the policy can never become deterministic: with every weight scaled up "
+        f"{SCALE_UP:g}x, the most likely action still gets at most {top:.2f} of the "
+        "probability.",
+        hint="softmax probabilities passed as logits (Categorical(logits=softmax(x))), or "
+        "squashed scores, keep every action likely whatever the network learns: pass the raw "
+        "scores as logits=, or the softmax output as probs=.",
+    )

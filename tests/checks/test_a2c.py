@@ -46,6 +46,10 @@ def make_actor(hidden=(64,), head="logits"):
                 return Categorical(probs=torch.softmax(out, dim=0))
             if head == "batch_mix":  # bug: logits centred over the batch (rows still sum to 1)
                 return Categorical(logits=out - out.mean(0, keepdim=True))
+            if head == "softmax_as_logits":  # bug: every action keeps >= ~27% on CartPole
+                return Categorical(logits=torch.softmax(out, dim=-1))
+            if head == "tanh_logits":  # bug: scores squashed into [-1, 1]
+                return Categorical(logits=torch.tanh(out))
             return out  # bug: returns logits
 
     return Actor
@@ -77,6 +81,8 @@ def test_actor_variants_pass(hidden, head):
         ("raw_probs", r"raw network outputs are not probabilities"),
         ("softmax_dim0", r"depend on the rest of the batch"),
         ("tensor", r"must return a torch.distributions.Categorical"),
+        ("softmax_as_logits", r"can never become deterministic(.|\n)*logits=softmax"),
+        ("tanh_logits", r"can never become deterministic"),
     ],
 )
 def test_actor_bugs(head, message):

@@ -36,6 +36,8 @@ def make_model(depth=1, head="softmax", value_shape="column", shared=True):
                 "softmax": lambda: torch.softmax(logits, dim=-1),
                 "none": lambda: logits,
                 "dim0": lambda: torch.softmax(logits, dim=0),
+                # bug: softmax twice, every action keeps >= ~27% with two actions
+                "twice": lambda: torch.softmax(torch.softmax(logits, dim=-1), dim=-1),
             }[head]()
             v = self.value(h if shared else self.other(obs))
             return probs, (v if value_shape == "column" else v.squeeze(-1))
@@ -58,6 +60,7 @@ def test_network_variants_pass(depth):
             r"value: wrong shape(.|\n)*keep the value head's output as \(B, 1\)",
         ),
         ({"shared": False}, r"share no parameters"),
+        ({"head": "twice"}, r"can never become deterministic"),
     ],
 )
 def test_network_bugs(kwargs, message):

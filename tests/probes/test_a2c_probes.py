@@ -40,6 +40,20 @@ def test_the_grader_judges_the_actor_program_and_refuses_one_that_mixes_the_batc
     assert "one observation's probabilities depend on the rest of the batch" in verdict["message"]
 
 
+@pytest.mark.parametrize("head", ["softmax_as_logits", "tanh_logits"])
+def test_the_grader_refuses_a_policy_that_can_never_become_deterministic(head):
+    verdict = judge_network("actor", probe_actor(make_actor(head=head), seed=4), 4)
+    assert verdict["fraction"] == 0.0
+    assert "can never become deterministic" in verdict["message"], verdict["message"]
+    # the correct heads, in any width and depth, can
+    for hidden in [(16,), (64,), (32, 32, 32)]:
+        for good in ("logits", "softmax"):
+            assert (
+                judge_network("actor", probe_actor(make_actor(hidden, good), seed=4), 4)["fraction"]
+                == 1.0
+            )
+
+
 def test_critic_probe_exports_the_value_program():
     obs = probe_critic(make_critic(), seed=4)
     assert _module(obs["program"])(torch.randn(5, obs["num_inputs"])).shape == (5, 1)

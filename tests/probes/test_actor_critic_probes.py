@@ -34,3 +34,15 @@ def test_function_probes_are_seeded_and_discriminate():
     loss = probe_actor_critic_loss(make_loss(), seed=0)
     assert loss != probe_actor_critic_loss(make_loss(detach_adv=False), seed=0)
     assert loss[1]["column_value"] == loss[1]["values"][0]
+
+
+def test_the_grader_refuses_a_two_headed_network_that_can_never_become_deterministic():
+    from course_lib.instructor.grading.programs import judge_network
+
+    assert (
+        judge_network("actor_critic", probe_actor_critic(make_model(), seed=2), 2)["fraction"]
+        == 1.0
+    )
+    verdict = judge_network("actor_critic", probe_actor_critic(make_model(head="twice"), seed=2), 2)
+    assert verdict["fraction"] == 0.0
+    assert "can never become deterministic" in verdict["message"], verdict["message"]

@@ -291,7 +291,11 @@ def _builtin_problems(kind: str, module: Any, data: dict[str, Any], seed: int) -
     """The problems of this module's kinds; a failure is added to those found before it."""
     import torch
 
-    from course_lib.exercises.networks import rows_independent
+    from course_lib.exercises.networks import (
+        deterministic_finding,
+        rows_independent,
+        top_probability_scaled,
+    )
 
     n_in = int(data["num_inputs"])
     n_act = int(data.get("num_actions", 1))
@@ -332,6 +336,14 @@ def _builtin_problems(kind: str, module: Any, data: dict[str, Any], seed: int) -
                 problems.append("the two heads share no parameters")
             if not data.get("grows_with_hidden", False):
                 problems.append("num_hidden does not change the network's size")
+        if kind in ("actor_critic", "actor") and not problems:  # last: it scales the weights
+            found = deterministic_finding(
+                top_probability_scaled(
+                    module, (lambda m: m(obs)[0]) if kind == "actor_critic" else (lambda m: m(obs))
+                )
+            )
+            if found is not None:
+                problems.append(found.problem)
     except Exception as err:  # a broken program is the submission's fault
         problems.append(_failure(err))
     return problems
