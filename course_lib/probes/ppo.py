@@ -14,6 +14,8 @@ import gymnasium as gym
 import numpy as np
 import torch
 
+from course_lib.exercises.parts import course_parts
+from course_lib.exercises.ppo.agent_step import AGENT_PARTS
 from course_lib.observations import module_to_data
 from course_lib.probes._common import rng_and_torch
 from course_lib.toy_envs import BoxToyEnv
@@ -226,7 +228,8 @@ def probe_agent_step(PPOAgent: Callable[..., Any], seed: int) -> dict[str, Any]:
     """What the agent stores beyond the (scaled) env reward, and the masks, on toy envs.
 
     Three envs: truncated after 2 and 4 steps, terminated after 3; grader-chosen gamma and
-    critic offset; five steps.
+    critic offset; five steps. The agent is built with the course's actor
+    (:data:`~course_lib.exercises.ppo.agent_step.AGENT_PARTS`), not the student's.
     """
     rng, _ = rng_and_torch(seed)
     gamma, offset = float(rng.uniform(0.8, 0.99)), float(rng.uniform(-5.0, 5.0))
@@ -238,22 +241,23 @@ def probe_agent_step(PPOAgent: Callable[..., Any], seed: int) -> dict[str, Any]:
         ],
         autoreset_mode=gym.vector.AutoresetMode.SAME_STEP,
     )
-    agent = PPOAgent(
-        env,
-        batch_size=2,
-        gamma=gamma,
-        tau=0.9,
-        epsilon=0.2,
-        epoch=1,
-        rollout_len=5,
-        entropy_weight=0.0,
-    )
-    agent.critic = _StepCritic(offset)
-    state, _ = agent.env.reset(seed=seed)
-    for _ in range(5):
-        with torch.no_grad():
-            action = agent.select_action(state)
-        state, _, _ = agent.step(np.asarray(action))
+    with course_parts(PPOAgent, AGENT_PARTS):
+        agent = PPOAgent(
+            env,
+            batch_size=2,
+            gamma=gamma,
+            tau=0.9,
+            epsilon=0.2,
+            epoch=1,
+            rollout_len=5,
+            entropy_weight=0.0,
+        )
+        agent.critic = _StepCritic(offset)
+        state, _ = agent.env.reset(seed=seed)
+        for _ in range(5):
+            with torch.no_grad():
+                action = agent.select_action(state)
+            state, _, _ = agent.step(np.asarray(action))
     rewards = [np.asarray(r, dtype=float).reshape(-1) for r in agent.rewards]
     scale = float(rewards[0][0]) if rewards else 0.0  # every env reward is 1
     return {

@@ -26,6 +26,7 @@ from course_lib.exercises.ddpg.manifest import GIVEN, MANIFEST
 from course_lib.exercises.ddpg.ou_noise import (
     diagnose_ou_noise,
 )
+from course_lib.exercises.ddpg.parts import AGENT_PARTS
 from course_lib.exercises.ddpg.replay_buffer import (
     diagnose_replay_buffer,
 )
@@ -38,6 +39,7 @@ from course_lib.exercises.ddpg.update_model import (
 from course_lib.exercises.finding import Finding
 
 __all__ = [
+    "AGENT_PARTS",
     "BUFFER_KEYS",
     "GIVEN",
     "MANIFEST",

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import torch
 
 from course_lib.exercises.ddpg.base import (
     Record,
@@ -16,6 +17,15 @@ from course_lib.exercises.ddpg.base import (
     _short,
 )
 from course_lib.exercises.finding import Finding
+
+
+def course_soft_update(target: torch.nn.Module, source: torch.nn.Module, tau: float) -> None:
+    """The course's soft update, which the agent's exercises call in place of the student's
+    (:mod:`course_lib.exercises.parts`): each target parameter moves tau of the way."""
+    with torch.no_grad():
+        for t, s in zip(target.parameters(), source.parameters(), strict=True):
+            t.lerp_(s, tau)
+
 
 _SOFT_HINT = "target_p <- tau * source_p + (1 - tau) * target_p, in place, for every parameter."
 

@@ -15,7 +15,29 @@ import torch
 
 from course_lib.exercises.compare import to_numpy, values_finding
 from course_lib.exercises.finding import Finding
+from course_lib.exercises.parts import Parts, PlaceholderNetwork, course_parts
 from course_lib.toy_envs import BoxToyEnv
+
+
+class StandInActor(torch.nn.Module):
+    """``PPOActor``'s interface, ``states (B, in_dim) -> (action, Normal)``, with mean 0 and
+    standard deviation 0.5: the course's actor while the agent's step is checked."""
+
+    def __init__(self, in_dim: int, out_dim: int, *args: Any, **kwargs: Any) -> None:
+        super().__init__()
+        self.log_std = torch.nn.Parameter(torch.full((int(out_dim),), float(np.log(0.5))))
+
+    def forward(self, state: Any) -> tuple[torch.Tensor, torch.distributions.Normal]:
+        state = torch.as_tensor(state, dtype=torch.float32)
+        mean = torch.zeros(*state.shape[:-1], self.log_std.shape[0])
+        dist = torch.distributions.Normal(mean, self.log_std.exp().expand_as(mean))
+        return dist.sample(), dist
+
+
+AGENT_PARTS: Parts = {"PPOActor": StandInActor, "PPOCritic": PlaceholderNetwork}
+"""What ``PPOAgent`` builds its networks from while its step is checked or probed: the
+course's, not the student's (a question of their own; :mod:`course_lib.exercises.parts`).
+The critic is then replaced by one whose values are known."""
 
 
 class _KnownCritic(torch.nn.Module):
@@ -58,6 +80,11 @@ def diagnose_agent_step(PPOAgent: Callable[..., Any], **agent_kwargs: Any) -> Fi
         "entropy_weight": 0.0,
         **agent_kwargs,
     }
+    with course_parts(PPOAgent, AGENT_PARTS):
+        return _diagnose_agent_step(PPOAgent, kwargs)
+
+
+def _diagnose_agent_step(PPOAgent: Callable[..., Any], kwargs: dict[str, Any]) -> Finding | None:
     try:
         agent = PPOAgent(_toy_vec_env(), **kwargs)
     except Exception as err:

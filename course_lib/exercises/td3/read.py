@@ -100,7 +100,7 @@ def _first_call(run: dict[str, Any], where: str) -> tuple[dict[str, Any] | None,
     if run.get("error"):
         return None, Finding(
             str(run["error"]),
-            "TD3.__init__ is given: make TD3Actor and TD3Critic work first.",
+            "TD3.__init__ is given and is run with stand-in networks: undo any change to it.",
             where=where,
         )
     calls = run.get("calls") or []

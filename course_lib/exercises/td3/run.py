@@ -13,6 +13,7 @@ import numpy as np
 import torch
 
 from course_lib.envs import random_state
+from course_lib.exercises.parts import Parts, PlaceholderNetwork, course_parts
 from course_lib.exercises.td3.standins import (
     FixedBuffer,
     _Call,
@@ -54,20 +55,27 @@ def _frozen(module: Any) -> bool:
     return bool(params) and not any(p.requires_grad for p in params)
 
 
+AGENT_PARTS: Parts = {"TD3Actor": PlaceholderNetwork, "TD3Critic": PlaceholderNetwork}
+"""What ``TD3.__init__`` builds its networks from while ``train`` is checked or probed: the
+course's placeholders, not the student's networks (a question of their own), so that a
+network that fails to build costs its own question only (:mod:`course_lib.exercises.parts`)."""
+
+
 def build_agent(TD3: Callable[..., Any], case: dict[str, Any], log: list[_Call]) -> Any:
     """The student's TD3 with the case's settings, its networks replaced by stand-ins."""
     cfg = case["config"]
-    agent = TD3(
-        case["state_dim"],
-        case["action_dim"],
-        cfg["max_action"],
-        discount=cfg["discount"],
-        tau=cfg["tau"],
-        policy_noise=cfg["policy_noise"],
-        noise_clip=cfg["noise_clip"],
-        policy_freq=cfg["policy_freq"],
-        double_q=cfg["double_q"],
-    )
+    with course_parts(TD3, AGENT_PARTS):
+        agent = TD3(
+            case["state_dim"],
+            case["action_dim"],
+            cfg["max_action"],
+            discount=cfg["discount"],
+            tau=cfg["tau"],
+            policy_noise=cfg["policy_noise"],
+            noise_clip=cfg["noise_clip"],
+            policy_freq=cfg["policy_freq"],
+            double_q=cfg["double_q"],
+        )
     # A target the student's __init__ froze (requires_grad False) stays frozen: then a
     # target computed outside no_grad cannot send gradient anywhere, and is not a bug.
     frozen = {

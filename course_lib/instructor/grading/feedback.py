@@ -31,9 +31,19 @@ pre{white-space:pre-wrap;background:#f7f7f9;border:1px solid #e3e6ec;border-radi
 padding:.5em;margin:.3em 0 0;font-size:.85em;max-height:14em;overflow:auto}
 .error-box{background:#fdecea;border:1px solid #f5c2c0;border-radius:6px;padding:1em}
 .tamper{background:#fff4e5;border:1px solid #ffd8a8;border-radius:6px;padding:.6em 1em}
+.legend{color:#5a6272;font-size:.9em}
 .media{display:flex;gap:1.5em;flex-wrap:wrap;align-items:flex-end} .media img{max-width:100%}
 figure{margin:0} figcaption{color:#5a6272;font-size:.9em}
 """
+
+
+LEGEND = (
+    "Each question is judged on your code for it alone: where one exercise calls another you "
+    "wrote (the agent calls your <code>soft_update</code>, builds your buffer, noise and "
+    "networks), the grader runs it with the course's own version of the other, so one mistake "
+    "costs one question. The reward questions train with everything you wrote."
+)
+"""The rule of :mod:`course_lib.exercises.parts`, as the feedback page states it."""
 
 
 def _status_label(status: str) -> str:
@@ -93,6 +103,7 @@ def _page(gradebook: Gradebook, row: object) -> str:
             f"<td>{said}<small>Hidden tests are reported by score only.</small></td></tr>"
         )
     parts.append("</table>")
+    parts.append(f"<p class='legend'>{LEGEND}</p>")
     media = []
     names = gradebook.artifact_names(r["id"])
     for name in sorted(names, key=lambda n: not n.startswith("learning_curve")):  # stable

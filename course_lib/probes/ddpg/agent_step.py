@@ -11,6 +11,8 @@ from typing import Any
 import numpy as np
 
 from course_lib.envs import random_state
+from course_lib.exercises.ddpg import AGENT_PARTS
+from course_lib.exercises.parts import course_parts
 from course_lib.probes.ddpg.base import (
     OBS_DIM,
     Record,
@@ -65,13 +67,16 @@ def agent_step_case(seed: int, **overrides: Any) -> Record:
 
 
 def run_agent_step(DDPGAgent: Callable[..., Any], case: Record) -> Run:
-    """Warm-up actions, two training episodes step by step, then test-mode actions."""
+    """Warm-up actions, two training episodes step by step, then test-mode actions.
+
+    The agent is built with the course's buffer, noise and networks (:data:`AGENT_PARTS`),
+    which the run then replaces with stand-ins."""
     act_dim = int(case["act_dim"])
     after_warmup = int(case["initial_random_steps"]) + 100
     rec: Record = {"case": case, "error": None, "warmup": [], "episodes": [[], []], "test": []}
     stage = "construct"
     try:
-        with random_state(case["seed"]):
+        with random_state(case["seed"]), course_parts(DDPGAgent, AGENT_PARTS):
             envs = [
                 _box_env(act_dim, horizon=case["horizon"], reward=case["reward"]),
                 _box_env(

@@ -12,7 +12,8 @@ import numpy as np
 import torch
 
 from course_lib.envs import random_state
-from course_lib.exercises.ddpg import TARGET_HYPOTHESES
+from course_lib.exercises.ddpg import AGENT_PARTS, TARGET_HYPOTHESES
+from course_lib.exercises.parts import course_parts
 from course_lib.probes.ddpg.base import (
     OBS_DIM,
     Record,
@@ -155,15 +156,17 @@ def _install(agent: Any, case: Record, rewards: list[float], log: list[Record]) 
 def run_update_model(DDPGAgent: Callable[..., Any], case: Record) -> Run:
     """One ``update_model()`` per reward set (each TD-target hypothesis, and the offset).
 
-    Each run starts from fresh stand-ins. It records every network call (inputs, and the
-    gradient that reached the output), which target parameters received gradient, all
-    parameters afterwards and what ``update_model`` returned.
+    Each run starts from fresh stand-ins, and the agent calls the course's ``soft_update``
+    (and is built with the course's buffer, noise and networks: :data:`AGENT_PARTS`). It
+    records every network call (inputs, and the gradient that reached the output), which
+    target parameters received gradient, all parameters afterwards and what
+    ``update_model`` returned.
     """
     rec: Record = {"case": case, "error": None, "runs": []}
     labels = ["target", "offset", *TARGET_HYPOTHESES[1:]]
     stage = "construct"
     try:
-        with random_state(case["seed"]):
+        with random_state(case["seed"]), course_parts(DDPGAgent, AGENT_PARTS):
             env = _box_env(int(case["act_dim"]), horizon=10)
             agent = DDPGAgent(env, **_agent_kwargs(case))
             for label in labels:

@@ -34,6 +34,7 @@ def test_feedback_and_exports_show_hidden_tests_by_score_only(settings, tmp_path
     for secret in ("probe_", "HIDDEN", "grader_seed", *hidden_messages):
         assert secret not in text
     assert "check_td_target" in text  # the visible check's own words are shown
+    assert "one mistake costs one question" in text  # the legend states the rule
     header, row = csv_path.read_text().splitlines()
     assert header.startswith(
         "student,00_gymnasium_tour,00_gymnasium_tour max,00_gymnasium_tour status"

@@ -417,6 +417,26 @@ def test_ddpg_notebook_correct_and_the_homeworks_uniform_noise(settings, tmp_pat
 
 
 @pytest.mark.slow
+def test_a_wrong_soft_update_costs_its_own_question_once(settings, tmp_path):
+    # The agent's probes run its update_model with the course's soft_update (exercise
+    # definitions' AGENT_PARTS): the hard update costs test_soft_update's 2 points, not
+    # test_agent's 4 as well. The reward question stays end to end.
+    settings = dataclasses.replace(settings, fast=True)
+    source = SOLUTIONS / "04_ddpg.ipynb"
+    path = tmp_path / "submitted" / "s" / "04_ddpg" / "04_ddpg.ipynb"
+    path.parent.mkdir(parents=True)
+    hard = (
+        "def soft_update(target, source, tau):\n"
+        "    target.load_state_dict(source.state_dict())\n"
+    )
+    nbformat.write(fill(source, {"soft_update": lambda _: hard}), path)
+    rec = grade_one("s", "04_ddpg", path, settings)
+    scores = {t.grade_id: t.score for t in rec.tests}
+    assert scores["test_soft_update"] == 0.0 and scores["test_agent"] == 4.0, scores
+    assert scores["test_replay_buffer"] == 3.0 and scores["test_networks"] == 2.0, scores
+
+
+@pytest.mark.slow
 def test_td3_notebook_correct_and_max_instead_of_min(settings, tmp_path):
     settings = dataclasses.replace(settings, fast=True)
     source = SOLUTIONS / "05_td3.ipynb"
