@@ -48,4 +48,7 @@ SHARED_TRAIN_BUGS = {
     "partial_soft": "only some of .*'s parameters were soft-updated",
     "returns_swapped": r"the order is \(critic_loss, actor_loss\)",
     "tensor_loss": "the critic loss returned by train is not a Python float",
+    "actor_on_buffer": "the actor loss evaluates the critic at the batch's stored actions",
+    "no_critic_zero_grad": "the critic's gradients accumulate across updates",
+    "no_actor_zero_grad": "the actor's gradients accumulate across updates",
 }

@@ -196,10 +196,29 @@ _CASES: list[tuple[list[float], float, list[float], dict[str, list[float]]]] = [
 _HINTS = {
     "gamma_h": "the discount of reward r_h seen from step t is gamma^(h - t), not gamma^h: "
     "every return starts undiscounted at its own step.",
-    "forward": "accumulate from the END of the episode backwards: G_t = r_t + gamma * G_(t+1).",
+    "forward": "accumulate from the END of the episode backwards, G_t = r_t + gamma * G_(t+1), "
+    "and return the returns in time order (the first step's first).",
+    "reversed": "the returns come last step first: the list built backwards must be reversed "
+    "(returns[::-1]) to be in time order.",
     "normalized": "compute_returns returns the raw discounted returns; normalize them (if you "
     "want to) in the training loop.",
 }
+
+
+def _order_mistakes(
+    rewards: list[float], gamma: float, expected: list[float]
+) -> list[tuple[list[float], str]]:
+    """The answers of a loop that runs the wrong way: accumulating in time order (its list
+    as built, or reversed), or the right returns listed last step first."""
+    forward, g = [], 0.0
+    for reward in rewards:
+        g = reward + gamma * g
+        forward.append(g)
+    return [
+        (forward, _HINTS["forward"]),
+        (forward[::-1], _HINTS["forward"]),
+        (list(expected)[::-1], _HINTS["reversed"]),
+    ]
 
 
 def diagnose_compute_returns(
@@ -214,7 +233,10 @@ def diagnose_compute_returns(
             "returns",
             np.asarray([float(x) for x in out]),
             expected,
-            mistakes=[(values, _HINTS[key]) for key, values in wrong.items()],
+            mistakes=[
+                *((values, _HINTS[key]) for key, values in wrong.items()),
+                *_order_mistakes(rewards, gamma, expected),
+            ],
             hint="G_t = sum over h >= t of gamma^(h - t) * r_h.",
             case=f"rewards={rewards}, gamma={gamma}",
         )

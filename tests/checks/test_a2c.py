@@ -126,6 +126,14 @@ def returns_forward(rewards, gamma):
     return out
 
 
+def returns_forward_reversed(rewards, gamma):  # the loop over rewards, then [::-1]
+    return returns_forward(rewards, gamma)[::-1]
+
+
+def returns_not_reversed(rewards, gamma):  # built backwards, never put back in time order
+    return returns_ref(rewards, gamma)[::-1]
+
+
 def returns_normalized(rewards, gamma):
     g = torch.tensor(returns_ref(rewards, gamma))
     return ((g - g.mean()) / (g.std(unbiased=False) + 1e-8)).tolist() if len(g) > 1 else [0.0]
@@ -141,6 +149,8 @@ def test_returns_variants_pass(fn):
     [
         (returns_gamma_h, r"gamma\^\(h - t\), not gamma\^h"),
         (returns_forward, r"accumulate from the END of the episode backwards"),
+        (returns_forward_reversed, r"accumulate from the END of the episode backwards"),
+        (returns_not_reversed, r"in time order"),
         (returns_normalized, r"returns the raw discounted returns"),
     ],
 )

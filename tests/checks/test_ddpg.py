@@ -390,15 +390,24 @@ def make_agent(bug=None, noise="ou", loss="mse", warmup="space"):
                 y = reward + gamma * mask * critic_t(next_state, actor_t(next_state))
             q = self.critic(state, action)
             critic_loss = F.mse_loss(q, y) if loss == "mse" else F.smooth_l1_loss(q, y)
-            self.critic_optimizer.zero_grad()
+            if bug not in ("no_critic_zero_grad", "zero_grad_after_backward"):
+                self.critic_optimizer.zero_grad()
             critic_loss.backward()
-            self.critic_optimizer.step()
+            if bug == "zero_grad_after_backward":
+                self.critic_optimizer.zero_grad()
+            if bug != "no_critic_step":
+                self.critic_optimizer.step()
             sign = 1.0 if bug == "actor_sign" else -1.0
-            actor_loss = sign * self.critic(state, self.actor(state)).mean()
-            self.actor_optimizer.zero_grad()
+            taken = action if bug == "actor_on_buffer" else self.actor(state)
+            actor_loss = sign * self.critic(state, taken).mean()
+            if bug != "no_actor_zero_grad":
+                self.actor_optimizer.zero_grad()
             actor_loss.backward()
             self.actor_optimizer.step()
-            if bug == "copy_targets":
+            if bug == "swapped_soft_update":
+                soft_update(self.actor, self.actor_target, self.tau)
+                soft_update(self.critic, self.critic_target, self.tau)
+            elif bug == "copy_targets":
                 self.actor_target.load_state_dict(self.actor.state_dict())
                 self.critic_target.load_state_dict(self.critic.state_dict())
             elif bug != "no_soft_update":

@@ -191,7 +191,7 @@ def make_gae(bug=None):
             delta = rewards[t] + gamma * boot * m_boot - values[t]
             gae = delta + gamma * tau * m_chain * gae
             out[t] = gae if bug == "advantages" else gae + values[t]
-        return out
+        return out[::-1] if bug == "reversed" else out
 
     return compute_gae
 
@@ -210,6 +210,7 @@ def test_compute_gae_reference_passes(capsys):
         ("bootstrap_ignores_mask", r"multiply V_\(t\+1\) by mask_t"),
         ("advantages", "return advantage \\+ value"),
         ("off_by_one", "bootstraps from the NEXT state's value"),
+        ("reversed", "the returns come last step first"),
     ],
 )
 def test_compute_gae_bugs_are_named(bug, message):
@@ -309,6 +310,10 @@ def make_losses(bug=None, critic="mse"):
             critic_loss = torch.max((v - target).pow(2), (clipped - target).pow(2)).mean()
         elif critic == "broadcast":  # bug: (B, 1) - (B,) is (B, B)
             critic_loss = (values - target).pow(2).mean()
+        elif critic == "old_values":  # bug: regressed onto the rollout's own values
+            critic_loss = (old_values - values).pow(2).mean()
+        elif critic == "old_values_detached":  # the same, after the hint "detach old_values"
+            critic_loss = (old_values.detach() - values).pow(2).mean()
         else:  # bug: target not detached
             critic_loss = (returns - v).pow(2).mean()
         return actor_loss, critic_loss
@@ -340,6 +345,8 @@ def test_ppo_losses_actor_bugs_are_named(bug, message):
     [
         ("broadcast", "does not pull each value toward its return|critic_loss when values equal"),
         ("not_detached", "critic_loss sends gradient into returns"),
+        ("old_values", "it regresses the values onto old_values"),
+        ("old_values_detached", "it regresses the values onto old_values"),
     ],
 )
 def test_ppo_losses_critic_bugs_are_named(critic, message):

@@ -274,7 +274,8 @@ def make_td3(bug=None, loss="mse", noise="randn_like", soft="loop", order="after
             critic_loss = self._regression(q1, y1)
             if bug != "only_q1_trained":
                 critic_loss = critic_loss + self._regression(q2, y2)
-            self.critic_optimizer.zero_grad()
+            if bug != "no_critic_zero_grad":
+                self.critic_optimizer.zero_grad()
             critic_loss.backward()
             self.critic_optimizer.step()
             actor_loss = None
@@ -288,7 +289,7 @@ def make_td3(bug=None, loss="mse", noise="randn_like", soft="loop", order="after
             if delayed:
                 if order == "before":
                     self._soft_update()
-                actor_loss = self._actor_step(state)
+                actor_loss = self._actor_step(state, action)
                 if order == "after":
                     self._soft_update()
             out = critic_loss if bug == "tensor_loss" else critic_loss.item()
@@ -296,8 +297,8 @@ def make_td3(bug=None, loss="mse", noise="randn_like", soft="loop", order="after
                 return actor_loss, out
             return out, actor_loss
 
-        def _actor_step(self, state):
-            a = self.actor(state)
+        def _actor_step(self, state, stored=None):
+            a = stored if bug == "actor_on_buffer" else self.actor(state)
             if bug in ("noise_on_actor", "actor_noise_too"):
                 a = a + self._noise(a)
             if bug == "actor_target_action":
@@ -312,7 +313,8 @@ def make_td3(bug=None, loss="mse", noise="randn_like", soft="loop", order="after
             actor_loss = q.sum() if bug == "actor_sum" else q.mean()
             if bug != "actor_sign":
                 actor_loss = -actor_loss
-            self.actor_optimizer.zero_grad()
+            if bug != "no_actor_zero_grad":
+                self.actor_optimizer.zero_grad()
             actor_loss.backward()
             if bug != "no_actor_step":
                 self.actor_optimizer.step()

@@ -21,6 +21,7 @@ from course_lib.exercises.ddpg.soft_update import (
     _update_kind,
 )
 from course_lib.exercises.finding import Finding
+from course_lib.exercises.steps import steps_finding
 
 _TARGET_HINT = (
     "y = reward + gamma * (1 - done) * critic_target(next_state, actor_target(next_state)), "
@@ -117,6 +118,15 @@ def diagnose_update_model(rec: Record, case: Record) -> Finding | None:
             hint="q = self.critic(state, action) with state = samples['obs'] and action = "
             "samples['acts'] as float32 tensors; critic_loss = F.mse_loss(q, y).",
         )
+    mu_obs = case["actor_actions"]
+    if len(on_batch) >= 2 and not _calls(runs["target"], "critic", obs, mu_obs):
+        return Finding(
+            "the actor loss evaluates the critic at the batch's stored actions, "
+            "critic(state, action), not at the actor's own actions: no gradient reaches the "
+            "actor.",
+            hint="actor_loss = -self.critic(state, self.actor(state)).mean(): the actor "
+            "improves by moving its own action up the critic's slope.",
+        )
     g_target = _grad(on_batch)
     if g_target is None:
         return Finding(
@@ -161,7 +171,6 @@ def diagnose_update_model(rec: Record, case: Record) -> Finding | None:
             hint="compute the TD target under torch.no_grad() (or .detach() it): the targets "
             "move only by soft updates, and the critic must chase a fixed target.",
         )
-    mu_obs = case["actor_actions"]
     through = _calls(runs["offset"], "critic", obs, mu_obs)
     if not through:
         if _calls(runs["offset"], "critic_target", obs, mu_obs):
@@ -200,7 +209,7 @@ def diagnose_update_model(rec: Record, case: Record) -> Finding | None:
             "no gradient reaches the actor: its action is detached before the critic.",
             hint="pass self.actor(state) to the critic as it is (no .detach(), no no_grad).",
         )
-    found = _soft_update_in_agent(runs["offset"], case)
+    found = _soft_update_in_agent(runs["offset"], case) or _optimizer_steps(rec.get("twice"))
     if found:
         return found
     returned = runs["offset"].get("returned")
@@ -238,6 +247,20 @@ def diagnose_update_model(rec: Record, case: Record) -> Finding | None:
     return None
 
 
+def _optimizer_steps(twice: Record | None) -> Finding | None:
+    """Each optimizer steps once per update, on the gradient of that update alone."""
+    if not twice:
+        return None  # recorded by an older probe
+    if twice.get("error"):
+        return Finding(f"a second update_model() on the same agent raised {twice['error']}.")
+    steps = twice.get("steps") or {}
+    for net in ("critic", "actor"):
+        found = steps_finding(net, steps.get(net) or [])
+        if found is not None:
+            return found
+    return None
+
+
 def _soft_update_in_agent(run: Record, case: Record) -> Finding | None:
     tau, nets, after = float(case["tau"]), case["nets"], run.get("after") or {}
     kinds = {}
@@ -248,6 +271,14 @@ def _soft_update_in_agent(run: Record, case: Record) -> Finding | None:
     if all(k == "ok" for k in kinds.values()):
         return None
     call = "soft_update(self.{0}_target, self.{0}, self.tau)"
+    for target, online in (("actor_target", "actor"), ("critic_target", "critic")):
+        start = np.concatenate([np.ravel(nets[online]["weight"]), np.ravel(nets[online]["bias"])])
+        if kinds[target] == "same" and not _close(after.get(online, []), start, 1e-7, 1e-7):
+            return Finding(
+                f"self.{online} moved toward self.{target}: soft_update's arguments are "
+                "swapped (the online network is trained, not averaged).",
+                hint=f"the target comes first: {call.format(online)}.",
+            )
     if all(k == "same" for k in kinds.values()):
         return Finding(
             "neither target network moved: the targets are not soft-updated.",

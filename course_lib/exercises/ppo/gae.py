@@ -109,6 +109,8 @@ _GAE_HINTS = {
     "off_by_one": "the TD error bootstraps from the NEXT state's value: use values[t + 1] "
     "(with next_value appended at the end), not values[t].",
     "lambda_only": "the decay of gae is gamma * tau, not tau alone.",
+    "reversed": "the returns come last step first: the list built backwards must be reversed "
+    "(returns[::-1]), or built with returns.insert(0, ...), to be in time order.",
 }
 
 
@@ -168,7 +170,10 @@ def diagnose_compute_gae(compute_gae: Callable[..., Any]) -> Finding | None:
             "returns",
             got,
             case["expected"],
-            mistakes=[(v, _GAE_HINTS[k]) for k, v in case["mistakes"].items()],
+            mistakes=[
+                *((v, _GAE_HINTS[k]) for k, v in case["mistakes"].items()),
+                (case["expected"][::-1], _GAE_HINTS["reversed"]),
+            ],
             hint="delta_t = r_t + gamma * V_(t+1) * mask_t - V_t; "
             "gae_t = delta_t + gamma * tau * mask_t * gae_(t+1); return gae_t + V_t.",
             case=label,

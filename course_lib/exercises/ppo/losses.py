@@ -94,6 +94,32 @@ def _call_losses(
     return out, None
 
 
+def _critic_target_finding(ppo_losses: Callable[..., Any], critic_loss: float) -> Finding | None:
+    """The critic's target is ``returns``: its loss must change when they do (a clipped value
+    loss may read old_values too; a loss that reads old_values alone regresses the critic onto
+    its own past predictions, which no ``.detach()`` mends)."""
+    moved = _loss_inputs()
+    moved["returns"] = (moved["returns"].detach() + 1.0).requires_grad_()
+    out, found = _call_losses(ppo_losses, moved)
+    if found is not None or abs(float(out[1].detach()) - critic_loss) > 1e-7:
+        return None
+    shifted = _loss_inputs()
+    shifted["old_values"] = (shifted["old_values"].detach() + 1.0).requires_grad_()
+    out, found = _call_losses(ppo_losses, shifted)
+    reads_old = found is None and abs(float(out[1].detach()) - critic_loss) > 1e-7
+    return Finding(
+        "critic_loss does not change with returns: "
+        + (
+            "it regresses the values onto old_values, the critic's own predictions from the "
+            "rollout, so the critic learns nothing new."
+            if reads_old
+            else "the critic is not regressed onto its targets."
+        ),
+        hint="the target is returns (from compute_gae): critic_loss = (returns - "
+        "values.reshape(-1)).pow(2).mean().",
+    )
+
+
 def diagnose_ppo_losses(ppo_losses: Callable[..., Any]) -> Finding | None:
     """Diagnose ``ppo_losses``: the clipped surrogate with entropy bonus, and a critic regression.
 
@@ -147,6 +173,9 @@ def diagnose_ppo_losses(ppo_losses: Callable[..., Any]) -> Finding | None:
             "torch.min(r * A, torch.clamp(r, 1 - eps, 1 + eps) * A).",
         )
     # critic: properties every correct variant has
+    found = _critic_target_finding(ppo_losses, float(critic_loss.detach()))
+    if found is not None:
+        return found
     g_c = grads(critic_loss, [x["log_probs"], x["returns"], x["old_values"], x["values"]])
     if not bool(g_c[0].abs().sum() == 0):
         return Finding(

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from course_lib.exercises.finding import Finding
+from course_lib.exercises.steps import steps_finding
 from course_lib.exercises.td3.model import (
     _a,
     _actor_np,
@@ -339,6 +340,15 @@ def _analyze_actor(runs: list[tuple[dict[str, Any], dict[str, Any]]]) -> Finding
                     "smoothing noise belongs to the target action only.",
                     where=where,
                 )
+            stored = [c for c in at_obs if c["role"] == "critic" and _same(c["actions"], acts)]
+            if len(stored) >= 2:
+                return Finding(
+                    "the actor loss evaluates the critic at the batch's stored actions, "
+                    "Q1(state, action), not at the actor's own actions: no gradient reaches "
+                    "the actor.",
+                    "actor_loss = -self.critic.Q1(state, self.actor(state)).mean().",
+                    where=where,
+                )
             return Finding(
                 "the actor loss never evaluates the critic at (obs, actor(obs)).",
                 "actor_loss = -self.critic.Q1(state, self.actor(state)).mean().",
@@ -569,6 +579,26 @@ def _analyze_schedule(runs: list[tuple[dict[str, Any], dict[str, Any]]]) -> Find
     return _analyze_soft_updates(runs)
 
 
+def _analyze_steps(runs: list[tuple[dict[str, Any], dict[str, Any]]]) -> Finding | None:
+    """Two identical updates: each optimizer steps once per call, on that call's gradient."""
+    for case, run in runs:
+        where = case["label"]
+        _call, problem = _first_call(run, where)
+        if problem is not None:
+            return problem
+        errors = [c["error"] for c in run.get("calls") or [] if c.get("error")]
+        if errors:
+            return Finding(str(errors[0]), where=where)
+        steps = run.get("steps")
+        if steps is None:
+            return None  # recorded by an older probe
+        for net in ("critic", "actor"):
+            found = steps_finding(net, steps.get(net) or [], updates=int(case["calls"]))
+            if found is not None:
+                return Finding(found.problem, found.hint, where=where)
+    return None
+
+
 Analysis = Callable[[list[tuple[dict[str, Any], dict[str, Any]]]], Finding | None]
 
 ANALYSES: list[tuple[str, Analysis]] = [
@@ -580,6 +610,7 @@ ANALYSES: list[tuple[str, Analysis]] = [
     ("noise_clamp", _analyze_noise),
     ("actor", _analyze_actor),
     ("schedule", _analyze_schedule),
+    ("steps", _analyze_steps),
 ]
 """The analyses of a train run, in the order the check applies them."""
 

@@ -281,6 +281,22 @@ def train_cases(rng: np.random.Generator, *, vary: bool) -> dict[str, list[dict[
             lr=(0.1, 0.1),
         )
     ]
+    # two identical updates: the target critic ignores the action (the smoothing noise
+    # changes nothing), learning rate 0 and tau 0 hold every network still, so each
+    # optimizer must see the same gradient at both steps (course_lib.exercises.steps)
+    cases["steps"] = [
+        _parameters_case(
+            rng,
+            "policy_freq=1, 2 calls, learning rate 0, tau 0",
+            slopes=(1.5, -2.0),
+            target_slopes=(0.0, 0.0),
+            batch=8,
+            action_dim=1,
+            policy_freq=1,
+            tau=0.0,
+            calls=2,
+        )
+    ]
     return cases
 
 

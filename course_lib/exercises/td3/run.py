@@ -14,6 +14,7 @@ import torch
 
 from course_lib.envs import random_state
 from course_lib.exercises.parts import Parts, PlaceholderNetwork, course_parts
+from course_lib.exercises.steps import RecordingSGD
 from course_lib.exercises.td3.standins import (
     FixedBuffer,
     _Call,
@@ -87,8 +88,8 @@ def build_agent(TD3: Callable[..., Any], case: dict[str, Any], log: list[_Call])
         setattr(agent, role, _StandInCritic(role, log=log, **case[role]))
     for role, is_frozen in frozen.items():
         getattr(agent, role).requires_grad_(not is_frozen)
-    agent.actor_optimizer = torch.optim.SGD(agent.actor.parameters(), lr=case["lr"]["actor"])
-    agent.critic_optimizer = torch.optim.SGD(agent.critic.parameters(), lr=case["lr"]["critic"])
+    agent.actor_optimizer = RecordingSGD(agent.actor.parameters(), lr=case["lr"]["actor"])
+    agent.critic_optimizer = RecordingSGD(agent.critic.parameters(), lr=case["lr"]["critic"])
     agent.total_it = 0
     return agent
 
@@ -143,4 +144,8 @@ def run_train_case(TD3: Callable[..., Any], case: dict[str, Any], *, catch: bool
                     "batch_sizes": [b if isinstance(b, int) else None for b in buffer.requested],
                 }
             )
-    return {"calls": calls}
+    steps = {
+        role: list(getattr(getattr(agent, f"{role}_optimizer", None), "seen", []))
+        for role in ("actor", "critic")
+    }
+    return {"calls": calls, "steps": steps}

@@ -9,11 +9,11 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-import torch
 
 from course_lib.envs import random_state
 from course_lib.exercises.ddpg import AGENT_PARTS, TARGET_HYPOTHESES
 from course_lib.exercises.parts import course_parts
+from course_lib.exercises.steps import RecordingSGD
 from course_lib.probes.ddpg.base import (
     OBS_DIM,
     Record,
@@ -143,8 +143,8 @@ def _install(agent: Any, case: Record, rewards: list[float], log: list[Record]) 
         nets["critic_target"]["weight"], nets["critic_target"]["bias"], log, "critic_target"
     )
     # learning rate 0: the online networks keep their values, so every number is known
-    agent.actor_optimizer = torch.optim.SGD(agent.actor.parameters(), lr=0.0)
-    agent.critic_optimizer = torch.optim.SGD(agent.critic.parameters(), lr=0.0)
+    agent.actor_optimizer = RecordingSGD(agent.actor.parameters())
+    agent.critic_optimizer = RecordingSGD(agent.critic.parameters())
     batch = {k: np.asarray(v, dtype=np.float32) for k, v in case["batch"].items()}
     batch["rews"] = np.asarray(rewards, dtype=np.float32)
     agent.memory = RecordingMemory(batch)
@@ -160,7 +160,8 @@ def run_update_model(DDPGAgent: Callable[..., Any], case: Record) -> Run:
     (and is built with the course's buffer, noise and networks: :data:`AGENT_PARTS`). It
     records every network call (inputs, and the gradient that reached the output), which
     target parameters received gradient, all parameters afterwards and what
-    ``update_model`` returned.
+    ``update_model`` returned; then two calls on one agent, for the gradients each
+    optimizer holds when it steps.
     """
     rec: Record = {"case": case, "error": None, "runs": []}
     labels = ["target", "offset", *TARGET_HYPOTHESES[1:]]
@@ -198,10 +199,31 @@ def run_update_model(DDPGAgent: Callable[..., Any], case: Record) -> Run:
                     run["returned"] = [_number(v) for v in out]
                 else:
                     run["returned"] = f"<{type(out).__name__}>"
+            stage = "update_model (twice)"
+            rec["twice"] = _run_twice(agent, case)
     except Exception as exc:  # the student's error is data for the judge
         rec["error"] = {"stage": stage, "message": _error(exc)}
         return rec, exc
     return rec, None
+
+
+def _run_twice(agent: Any, case: Record) -> Record:
+    """Two ``update_model()`` calls on the same agent, the targets held still (tau 0): the
+    gradient each optimizer holds at each of its steps, which must be the same both times
+    (zero_grad before each backward) and not zero (zero_grad not between backward and step)."""
+    _install(agent, case, case["rewards"]["offset"], [])
+    agent.tau = 0.0
+    twice: Record = {"error": None}
+    try:
+        for _ in range(2):
+            agent.update_model()
+    except Exception as exc:
+        twice["error"] = _error(exc)
+    twice["steps"] = {
+        "actor": list(getattr(agent.actor_optimizer, "seen", [])),
+        "critic": list(getattr(agent.critic_optimizer, "seen", [])),
+    }
+    return twice
 
 
 def probe_update_model(DDPGAgent: Callable[..., Any], seed: int) -> Record:

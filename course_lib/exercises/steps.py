@@ -1,0 +1,82 @@
+"""Optimizer steps as an exercise's stand-ins see them: how many, and on which gradient.
+
+An update must call ``optimizer.zero_grad()``, then ``loss.backward()``, then
+``optimizer.step()``. With zero_grad missing, PyTorch adds each backward to the gradients of
+the previous updates; with it between backward and step, the step finds no gradient. Neither
+shows in one update's losses. The probes of notebook 04's ``update_model`` and notebook 05's
+``TD3.train`` therefore run two identical updates with a :class:`RecordingSGD` (learning
+rate 0, the targets held still) and :func:`steps_finding` reads what it saw.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+
+from course_lib.exercises.finding import Finding
+
+__all__ = ["RecordingSGD", "steps_finding"]
+
+
+class RecordingSGD(torch.optim.SGD):
+    """SGD that records, at each ``step``, the norm of the gradient its parameters hold
+    (None: no parameter has one).
+
+    Examples:
+        >>> w = torch.nn.Parameter(torch.tensor([3.0, 4.0]))
+        >>> opt = RecordingSGD([w])
+        >>> (w * torch.tensor([3.0, 4.0])).sum().backward(); opt.step(); opt.step()
+        >>> opt.seen
+        [5.0, 5.0]
+    """
+
+    def __init__(self, params: Any, lr: float = 0.0) -> None:
+        super().__init__(params, lr=lr)
+        self.seen: list[float | None] = []
+
+    @torch.no_grad()
+    def step(self, closure: Any = None) -> Any:
+        grads = [p.grad for group in self.param_groups for p in group["params"]]
+        present = [g.double().reshape(-1) for g in grads if g is not None]
+        self.seen.append(float(torch.cat(present).norm()) if present else None)
+        return super().step(closure)
+
+
+def steps_finding(net: str, seen: Sequence[Any], updates: int = 2) -> Finding | None:
+    """What is wrong with ``net``'s optimizer steps over ``updates`` identical updates
+    (``seen``: :attr:`RecordingSGD.seen`), or None.
+
+    Examples:
+        >>> print(steps_finding("critic", [2.0, 4.0]).problem)
+        the critic's gradients accumulate across updates: at the second update's step they \
+are 2.0 times the first's.
+        >>> steps_finding("critic", [2.0, 2.0]) is None
+        True
+    """
+    order = f"self.{net}_optimizer.zero_grad(), {net}_loss.backward(), "
+    order += f"self.{net}_optimizer.step()"
+    if len(seen) != updates:
+        return Finding(
+            f"self.{net}_optimizer.step() ran {len(seen)} times in {updates} updates: the "
+            f"{net} must take one step per update.",
+            hint=f"each update: {order}.",
+        )
+    if not all(seen):
+        return Finding(
+            f"self.{net}_optimizer.step() found no gradient: it was zeroed (or never "
+            f"computed) between {net}_loss.backward() and the step.",
+            hint=f"in this order: {order}.",
+        )
+    first = float(seen[0])
+    for k, value in enumerate(seen[1:], start=2):
+        if float(value) > 1.5 * first:
+            return Finding(
+                f"the {net}'s gradients accumulate across updates: at the "
+                f"{'second' if k == 2 else f'{k}th'} update's step they are "
+                f"{float(value) / first:.1f} times the first's.",
+                hint=f"PyTorch adds each backward() to .grad: call self.{net}_optimizer."
+                f"zero_grad() before {net}_loss.backward() in every update.",
+            )
+    return None
