@@ -19,7 +19,7 @@ from typing import Any
 import torch
 
 from course_lib.checks._nets import build, grads, n_params, seeded_obs
-from course_lib.checks.core import CheckFailed, expect, expect_shape, passed
+from course_lib.checks.core import CheckFailed, expect, expect_shape, fail_on, passed
 from course_lib.checks.core import check_eval_result as check_reward
 from course_lib.checks.ppo import check_action_normalizer
 from course_lib.envs import random_state
@@ -31,7 +31,11 @@ from course_lib.exercises.ddpg import (
     diagnose_soft_update,
     diagnose_update_model,
 )
-from course_lib.exercises.networks import first_rows_equal
+from course_lib.exercises.networks import (
+    actor_reach_finding,
+    first_rows_equal,
+    value_reach_finding,
+)
 from course_lib.probes import ddpg as rec
 
 __all__ = [
@@ -190,6 +194,10 @@ def _call(name: str, net: torch.nn.Module, *inputs: torch.Tensor, hint: str) -> 
     return out
 
 
+def _forward(module: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
+    return module(x)
+
+
 def check_ddpg_actor(DDPGActor: Callable[..., torch.nn.Module]) -> None:
     """Check ``DDPGActor(in_dim, out_dim, init_w=3e-3, hidden=64)``.
 
@@ -224,6 +232,7 @@ def check_ddpg_actor(DDPGActor: Callable[..., torch.nn.Module]) -> None:
                 hint="use layers that treat each row alone (nn.Linear, activations); no "
                 "normalization across the batch.",
             )
+            fail_on(name, actor_reach_finding(actor, _forward, in_dim, out_dim, -1.0, 1.0))
             _check_output_init(name, actor, out_dim, 3e-3)
             custom = build(name, DDPGActor, in_dim, out_dim, init_w=0.05)
             _check_output_init(name, custom, out_dim, 0.05)
@@ -296,6 +305,15 @@ def check_ddpg_critic(DDPGCritic: Callable[..., torch.nn.Module]) -> None:
                 first_rows_equal(q, critic(state[:3], action[:3])),
                 "one pair's value depends on the other pairs of the batch.",
                 hint="use layers that treat each row alone (nn.Linear, activations).",
+            )
+            fail_on(
+                name,
+                value_reach_finding(
+                    critic,
+                    lambda m, x, k=obs_dim: m(x[:, :k], x[:, k:]),
+                    obs_dim + act_dim,
+                    "Q(state, action)",
+                ),
             )
             _check_output_init(name, critic, 1, 3e-3)
             _check_output_init(

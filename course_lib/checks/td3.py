@@ -12,6 +12,7 @@ and a hidden one name the same bug.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import math
 from collections.abc import Callable
 from typing import Any
@@ -20,10 +21,22 @@ import numpy as np
 import torch
 
 from course_lib.checks._nets import build, grads, seeded_obs, shares_parameters
-from course_lib.checks.core import CheckFailed, expect, expect_shape, fail, passed, to_numpy
+from course_lib.checks.core import (
+    CheckFailed,
+    expect,
+    expect_shape,
+    fail,
+    fail_on,
+    passed,
+    to_numpy,
+)
 from course_lib.checks.core import check_eval_result as check_reward
 from course_lib.envs import random_state
-from course_lib.exercises.networks import rows_independent
+from course_lib.exercises.networks import (
+    actor_reach_finding,
+    rows_independent,
+    value_reach_finding,
+)
 from course_lib.exercises.td3 import (
     ANALYSES,
     FixedBuffer,
@@ -99,6 +112,9 @@ def check_td3_actor(TD3Actor: Callable[..., torch.nn.Module]) -> None:
                 where=case,
                 hint="process each row on its own: no normalization or mixing over dim 0.",
             )
+            reach = actor_reach_finding(
+                actor, lambda m, x: m(x), state_dim, action_dim, -max_action, max_action
+            )
             largest = _largest_saturated_action(name, actor, obs, max_action, case)
             if max_action > 1.0:
                 expect(
@@ -110,6 +126,8 @@ def check_td3_actor(TD3Actor: Callable[..., torch.nn.Module]) -> None:
                     hint="scale the squashed output to env units: max_action * torch.tanh(x); "
                     "without it the agent can use only part of the env's action range.",
                 )
+            if reach is not None:
+                fail_on(name, dataclasses.replace(reach, where=case))
     passed(name, "actions of shape (B, action_dim) in [-max_action, max_action], rows independent")
 
 
@@ -228,6 +246,14 @@ def check_td3_critic(TD3Critic: Callable[..., torch.nn.Module]) -> None:
                 where=case,
                 hint="build two separate stacks of layers, each with its own nn.Linear.",
             )
+            found = value_reach_finding(
+                critic,
+                lambda m, x, k=state_dim: torch.cat(m(x[:, :k], x[:, k:]), dim=1),
+                state_dim + action_dim,
+                "q1 and q2",
+            )
+            if found is not None:
+                fail_on(name, dataclasses.replace(found, where=case))
             if not callable(getattr(critic, "Q1", None)):
                 fail(
                     name,

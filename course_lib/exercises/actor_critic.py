@@ -28,6 +28,7 @@ from course_lib.exercises.networks import (
     seeded_obs,
     shares_parameters,
     top_probability_scaled,
+    value_reach_finding,
 )
 
 __all__ = [
@@ -101,6 +102,9 @@ def diagnose_actor_critic(
             hint="both heads should read the same hidden layer (the shared trunk): "
             "h = relu(trunk(obs)); probs = softmax(policy_head(h)); value = value_head(h).",
         )
+    found = value_reach_finding(model, lambda net, x: net(x)[1], num_inputs, "the value head")
+    if found is not None:
+        return found
     return deterministic_finding(top_probability_scaled(model, lambda net: net(obs)[0]))
 
 

@@ -19,17 +19,21 @@ from course_lib.exercises.compare import shape_finding
 from course_lib.exercises.finding import Finding
 
 __all__ = [
+    "REACH_BIAS",
     "ROWS",
+    "actor_reach_finding",
     "build",
     "deterministic_finding",
     "diagnose_value_network",
     "first_rows_equal",
     "grads",
     "n_params",
+    "output_range",
     "rows_independent",
     "seeded_obs",
     "shares_parameters",
     "top_probability_scaled",
+    "value_reach_finding",
     "with_other_rows",
 ]
 
@@ -150,6 +154,9 @@ def diagnose_value_network(
                 f"{value} carries no gradient.",
                 hint="do not detach or wrap the forward pass in torch.no_grad().",
             )
+        found = value_reach_finding(critic, lambda m, x: m(x), in_dim, value)
+        if found is not None:
+            return found
     return None
 
 
@@ -188,4 +195,124 @@ def deterministic_finding(top: float) -> Finding | None:
         hint="softmax probabilities passed as logits (Categorical(logits=softmax(x))), or "
         "squashed scores, keep every action likely whatever the network learns: pass the raw "
         "scores as logits=, or the softmax output as probs=.",
+    )
+
+
+REACH_BIAS = 1000.0
+"""What :func:`output_range` sets an output bias to, either sign."""
+
+
+def output_range(
+    module: torch.nn.Module,
+    outputs: Callable[[torch.nn.Module, torch.Tensor], torch.Tensor],
+    n_in: int,
+    n_out: int,
+    *,
+    seed: int = 0,
+) -> tuple[torch.Tensor, torch.Tensor] | None:
+    """The smallest and largest output, per column, that ``outputs(module, x)`` gives on 16
+    seeded inputs ``x`` when an output bias is set to ``+-``:data:`REACH_BIAS`; None when the
+    module has no bias of ``n_out`` entries. Every bias tried is put back afterwards.
+
+    An output layer ``Linear(hidden, n_out)`` adds its bias last: set large, it drives an actor
+    that ends in tanh (times max_action) to either end of its range, and a value head that
+    ends in the linear layer to large values of either sign. A squashing mistake cannot
+    follow: a sigmoid never goes below 0, a ReLU or a tanh after a value head caps it. Each
+    parameter of ``n_out`` entries is tried (the output bias is one of them).
+    """
+    x = torch.randn(16, n_in, generator=torch.Generator().manual_seed(seed))
+    lows: list[torch.Tensor] = []
+    highs: list[torch.Tensor] = []
+    with torch.no_grad():
+        for p in module.parameters():
+            if p.dim() != 1 or p.numel() != n_out:
+                continue
+            kept = p.detach().clone()
+            try:
+                for sign in (1.0, -1.0):
+                    p.fill_(sign * REACH_BIAS)
+                    try:
+                        out = outputs(module, x).detach().double().reshape(16, -1)
+                    except Exception:  # not the output bias: a std of exp(-1000) is refused
+                        continue
+                    lows.append(out.min(dim=0).values)
+                    highs.append(out.max(dim=0).values)
+            finally:
+                p.copy_(kept)
+    if not lows:
+        return None
+    return torch.stack(lows).min(dim=0).values, torch.stack(highs).max(dim=0).values
+
+
+def bounded_reach_finding(
+    low_seen: torch.Tensor, high_seen: torch.Tensor, low: float, high: float, what: str, hint: str
+) -> Finding | None:
+    """A :class:`Finding` when the outputs :func:`output_range` saw do not reach within 5% of
+    both ends of ``[low, high]`` in every column."""
+    margin = 0.05 * (high - low)
+    for j, (lo, hi) in enumerate(zip(low_seen.tolist(), high_seen.tolist(), strict=True)):
+        if lo > low + margin or hi < high - margin:
+            return Finding(
+                f"{what} can never reach both ends of [{low:g}, {high:g}]: even with its output "
+                f"bias at +-{REACH_BIAS:g}, column {j} stays within [{lo:.3g}, {hi:.3g}].",
+                hint=hint,
+            )
+    return None
+
+
+def unbounded_reach_finding(
+    low_seen: torch.Tensor, high_seen: torch.Tensor, what: str, hint: str
+) -> Finding | None:
+    """A :class:`Finding` when the values :func:`output_range` saw are not large of both
+    signs: a value head must be able to learn any return."""
+    for j, (lo, hi) in enumerate(zip(low_seen.tolist(), high_seen.tolist(), strict=True)):
+        if lo > -0.5 * REACH_BIAS or hi < 0.5 * REACH_BIAS:
+            return Finding(
+                f"{what} cannot take every value: even with its output bias at "
+                f"+-{REACH_BIAS:g}, column {j} stays within [{lo:.3g}, {hi:.3g}].",
+                hint=hint,
+            )
+    return None
+
+
+def actor_reach_finding(
+    module: torch.nn.Module,
+    outputs: Callable[[torch.nn.Module, torch.Tensor], torch.Tensor],
+    n_in: int,
+    n_out: int,
+    low: float,
+    high: float,
+    what: str = "the action",
+) -> Finding | None:
+    """A squashing mistake in a bounded actor: ``outputs(module, x)`` cannot reach both ends
+    of ``[low, high]`` (see :func:`output_range`)."""
+    seen = output_range(module, outputs, n_in, n_out)
+    if seen is None:
+        return None
+    return bounded_reach_finding(
+        *seen,
+        low,
+        high,
+        what,
+        hint="end with tanh (times the bound): a sigmoid, a ReLU or a clamp before the output "
+        "layer leaves part of the range out for good.",
+    )
+
+
+def value_reach_finding(
+    module: torch.nn.Module,
+    outputs: Callable[[torch.nn.Module, torch.Tensor], torch.Tensor],
+    n_in: int,
+    what: str = "the value",
+) -> Finding | None:
+    """A squashing mistake in a value head: ``outputs(module, x)`` cannot take large values of
+    both signs (see :func:`output_range`)."""
+    seen = output_range(module, outputs, n_in, 1)
+    if seen is None:
+        return None
+    return unbounded_reach_finding(
+        *seen,
+        what,
+        hint="end the value head with a plain nn.Linear(hidden, 1): returns can be any number "
+        "(Pendulum's are all negative), and a ReLU, tanh or sigmoid after it caps them.",
     )

@@ -57,7 +57,10 @@ def deterministic_actor_problems(module: Any, data: dict[str, Any], seed: int) -
     independent, the output layer uniform in [-init_w, init_w]."""
     import torch
 
-    from course_lib.exercises.networks import first_rows_equal
+    from course_lib.exercises.networks import (
+        actor_reach_finding,
+        first_rows_equal,
+    )
 
     obs, _ = _grader_inputs(data, seed, actions=False)
     n_act, init_w = int(data["num_actions"]), float(data["init_w"])
@@ -69,6 +72,9 @@ def deterministic_actor_problems(module: Any, data: dict[str, Any], seed: int) -
     other = torch.cat([obs[:3], torch.randn(5, obs.shape[1], generator=_gen(obs))])
     if not first_rows_equal(action, module(other)):
         problems.append("one state's action depends on the rest of the batch")
+    found = actor_reach_finding(module, lambda m, x: m(x), obs.shape[1], n_act, -1.0, 1.0)
+    if found is not None:
+        problems.append(found.problem)
     with torch.no_grad():
         for p in module.parameters():
             p.mul_(50.0).add_(1.0)
@@ -85,7 +91,10 @@ def state_action_critic_problems(module: Any, data: dict[str, Any], seed: int) -
     output layer uniform in [-init_w, init_w]."""
     import torch
 
-    from course_lib.exercises.networks import first_rows_equal
+    from course_lib.exercises.networks import (
+        first_rows_equal,
+        value_reach_finding,
+    )
 
     obs, act = _grader_inputs(data, seed, actions=True)
     init_w = float(data["init_w"])
@@ -104,6 +113,12 @@ def state_action_critic_problems(module: Any, data: dict[str, Any], seed: int) -
     with torch.no_grad():
         if not first_rows_equal(q.detach(), module(other_s, other_a)):
             problems.append("one pair's value depends on the rest of the batch")
+    n_in = obs.shape[1]
+    found = value_reach_finding(
+        module, lambda m, x: m(x[:, :n_in], x[:, n_in:]), n_in + act.shape[1], "Q(state, action)"
+    )
+    if found is not None:
+        problems.append(found.problem)
     return problems
 
 

@@ -13,7 +13,13 @@ import torch
 
 from course_lib.exercises.compare import shape_finding
 from course_lib.exercises.finding import Finding
-from course_lib.exercises.networks import build, diagnose_value_network, grads, seeded_obs
+from course_lib.exercises.networks import (
+    actor_reach_finding,
+    build,
+    diagnose_value_network,
+    grads,
+    seeded_obs,
+)
 
 
 def diagnose_init_layer_uniform(
@@ -128,6 +134,17 @@ def diagnose_ppo_actor(PPOActor: Callable[..., torch.nn.Module]) -> Finding | No
             )
         if not any(g.abs().sum() > 0 for g in g_mean):
             return Finding("the mean has no gradient.")
+        found = actor_reach_finding(
+            actor,
+            lambda m, x: _actor_outputs(m, x)[0][1].mean,
+            in_dim,
+            out_dim,
+            -1.0,
+            1.0,
+            "the mean",
+        )
+        if found is not None:
+            return found
         # extreme inputs and weights: the bounds must hold anyway
         for low, high in [(-20.0, 0.0), (-5.0, 2.0)]:
             bounded, found = build(PPOActor, in_dim, out_dim, log_std_min=low, log_std_max=high)

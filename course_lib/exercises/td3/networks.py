@@ -25,7 +25,10 @@ def td3_actor_problems(module: Any, data: dict[str, Any], seed: int) -> list[str
     """A deterministic actor in env units: shape, ±max_action bounds, scale, independent rows."""
     import torch
 
-    from course_lib.exercises.networks import rows_independent
+    from course_lib.exercises.networks import (
+        actor_reach_finding,
+        rows_independent,
+    )
 
     n_in, n_act = int(data["num_inputs"]), int(data["num_actions"])
     top = float(data["max_action"])
@@ -36,6 +39,7 @@ def td3_actor_problems(module: Any, data: dict[str, Any], seed: int) -> list[str
         return [f"actions have shape {shape}, not (16, {n_act})"]
     if not rows_independent(module, obs, seed=1):
         return ["one state's action depends on the rest of the batch"]
+    reach = actor_reach_finding(module, lambda m, x: m(x), n_in, n_act, -top, top)
     largest = 0.0
     with torch.no_grad():
         for scaled in (False, True):
@@ -59,14 +63,17 @@ def td3_actor_problems(module: Any, data: dict[str, Any], seed: int) -> list[str
             f"the actions never go beyond [-1, 1] though max_action = {top:.3g}: multiply "
             "tanh's output by max_action"
         ]
-    return []
+    return [] if reach is None else [reach.problem]
 
 
 def twin_critic_problems(module: Any, data: dict[str, Any], seed: int) -> list[str]:
     """Two independent Q networks of (state, action); Q1 equal to forward's q1."""
     import torch
 
-    from course_lib.exercises.networks import rows_independent
+    from course_lib.exercises.networks import (
+        rows_independent,
+        value_reach_finding,
+    )
 
     n_in, n_act = int(data["num_inputs"]), int(data["num_actions"])
     gen = torch.Generator().manual_seed(seed)
@@ -103,4 +110,10 @@ def twin_critic_problems(module: Any, data: dict[str, Any], seed: int) -> list[s
             lambda s, a, j=j: module(s, a)[j], state.detach(), action.detach(), seed=1
         ):
             return ["one row's Q value depends on the rest of the batch"]
-    return []
+    found = value_reach_finding(
+        module,
+        lambda m, x: torch.cat(m(x[:, :n_in], x[:, n_in:])[:2], dim=1),
+        n_in + n_act,
+        "q1 and q2",
+    )
+    return [] if found is None else [found.problem]

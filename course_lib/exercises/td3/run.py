@@ -10,7 +10,6 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-import torch
 
 from course_lib.envs import random_state
 from course_lib.exercises.parts import Parts, PlaceholderNetwork, course_parts

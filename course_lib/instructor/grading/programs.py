@@ -177,7 +177,7 @@ def _gaussian_problems(module: Any, obs: Any, data: dict[str, Any]) -> list[str]
     """A Gaussian actor exported as (mean, std): shapes, tanh range, bounded log-std."""
     import torch
 
-    from course_lib.exercises.networks import rows_independent
+    from course_lib.exercises.networks import actor_reach_finding, rows_independent
 
     n_act = int(data.get("num_actions", 1))
     low, high = float(data["log_std_min"]), float(data["log_std_max"])
@@ -189,6 +189,11 @@ def _gaussian_problems(module: Any, obs: Any, data: dict[str, Any]) -> list[str]
         ]
     if not rows_independent(lambda o: module(o)[0], obs, seed=1):
         return ["one observation's action depends on the rest of the batch"]
+    found = actor_reach_finding(
+        module, lambda m, x: m(x)[0], obs.shape[1], n_act, -1.0, 1.0, "the mean"
+    )
+    if found is not None:
+        return [found.problem]
     with torch.no_grad():
         for p in module.parameters():
             p.mul_(50.0).add_(1.0)
@@ -295,6 +300,7 @@ def _builtin_problems(kind: str, module: Any, data: dict[str, Any], seed: int) -
         deterministic_finding,
         rows_independent,
         top_probability_scaled,
+        value_reach_finding,
     )
 
     n_in = int(data["num_inputs"])
@@ -322,6 +328,14 @@ def _builtin_problems(kind: str, module: Any, data: dict[str, Any], seed: int) -
             value = out[1] if kind == "actor_critic" else out
             if tuple(value.shape) != (16, 1):
                 problems.append(f"values have shape {tuple(value.shape)}, not (16, 1)")
+            else:
+                found = value_reach_finding(
+                    module,
+                    (lambda m, x: m(x)[1]) if kind == "actor_critic" else (lambda m, x: m(x)),
+                    n_in,
+                )
+                if found is not None:
+                    problems.append(found.problem)
         if kind == "actor_critic" and not problems:
             params = [p for p in module.parameters() if p.requires_grad]
             ga = torch.autograd.grad(
