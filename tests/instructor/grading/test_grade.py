@@ -426,8 +426,7 @@ def test_a_wrong_soft_update_costs_its_own_question_once(settings, tmp_path):
     path = tmp_path / "submitted" / "s" / "04_ddpg" / "04_ddpg.ipynb"
     path.parent.mkdir(parents=True)
     hard = (
-        "def soft_update(target, source, tau):\n"
-        "    target.load_state_dict(source.state_dict())\n"
+        "def soft_update(target, source, tau):\n    target.load_state_dict(source.state_dict())\n"
     )
     nbformat.write(fill(source, {"soft_update": lambda _: hard}), path)
     rec = grade_one("s", "04_ddpg", path, settings)
