@@ -24,7 +24,7 @@ from course_lib.exercises.networks import (
     value_reach_finding,
 )
 from course_lib.exercises.td3.networks import td3_actor_problems, twin_critic_problems
-from course_lib.instructor.grading.programs import _builtin_problems
+from course_lib.exercises.network_kinds import standard_problems
 
 
 class Head(nn.Module):
@@ -232,10 +232,10 @@ def test_the_graders_probes_refuse_the_same_networks():
     assert any(
         "cannot take every value" in p for p in twin_critic_problems(Twin(torch.tanh), data, seed=0)
     )
-    assert _builtin_problems("critic", Head(3, 1), {"num_inputs": 3}, seed=0) == []
+    assert standard_problems("critic", Head(3, 1), {"num_inputs": 3}, seed=0) == []
     assert any(
         "cannot take every value" in p
-        for p in _builtin_problems("critic", Head(3, 1, torch.relu), {"num_inputs": 3}, seed=0)
+        for p in standard_problems("critic", Head(3, 1, torch.relu), {"num_inputs": 3}, seed=0)
     )
 
     class Gaussian(nn.Module):  # as exported: (mean, std)
@@ -249,8 +249,8 @@ def test_the_graders_probes_refuse_the_same_networks():
             return mean, self.log_std.exp().expand_as(mean)
 
     bounds = {"num_inputs": 3, "num_actions": 1, "log_std_min": -2.0, "log_std_max": 1.0}
-    assert _builtin_problems("gaussian_actor", Gaussian(torch.tanh), bounds, seed=0) == []
+    assert standard_problems("gaussian_actor", Gaussian(torch.tanh), bounds, seed=0) == []
     assert any(
         "the mean can never reach both ends" in p
-        for p in _builtin_problems("gaussian_actor", Gaussian(torch.sigmoid), bounds, seed=0)
+        for p in standard_problems("gaussian_actor", Gaussian(torch.sigmoid), bounds, seed=0)
     )
