@@ -148,13 +148,13 @@ def _train_ours(key: str, pair: Pair, seed: int, probe: Probe) -> str:
     import torch
 
     import course_lib as cl
-    from course_lib import evaluation
+    from course_lib import stop_rule
     from course_lib.instructor.runner import load_cells
 
     path = ROOT / "solutions" / f"{pair.notebook}.ipynb"
     cells = ["imports", "config", "networks", "td3", "loop"] if pair.notebook == "05_td3" else None
     ns = load_cells(path, cells) if cells else load_cells(path)
-    notebook_check = evaluation.CriterionTracker.check
+    notebook_check = stop_rule.CriterionTracker.check
 
     def check(self, policy, steps, model=None, episode=None):  # type: ignore[no-untyped-def]
         t0 = time.perf_counter()
@@ -162,7 +162,7 @@ def _train_ours(key: str, pair: Pair, seed: int, probe: Probe) -> str:
         probe.rule_seconds += time.perf_counter() - t0
         return probe(policy, steps)
 
-    evaluation.CriterionTracker.check = check  # type: ignore[method-assign]
+    stop_rule.CriterionTracker.check = check  # type: ignore[method-assign]
     config = ns.get("config")
     probe.start_clock()
     if key == "a2c-cartpole":

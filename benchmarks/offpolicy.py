@@ -112,7 +112,7 @@ def worker(task_key: str, seed: int, overrides: dict | None = None) -> dict:
     import torch._dynamo  # noqa: F401
 
     import course_lib as cl
-    from course_lib import evaluation
+    from course_lib import stop_rule
     from course_lib.instructor.runner import load_cells
 
     task = TASKS[task_key]
@@ -122,7 +122,7 @@ def worker(task_key: str, seed: int, overrides: dict | None = None) -> dict:
     record: dict = {"task": task_key, "seed": seed, "criterion": None, "stop": None}
     probe_seconds = 0.0
     start = time.perf_counter()
-    original_check = evaluation.CriterionTracker.check
+    original_check = stop_rule.CriterionTracker.check
 
     def check(self, policy, steps, model=None, episode=None):  # type: ignore[no-untyped-def]
         nonlocal probe_seconds
@@ -149,7 +149,7 @@ def worker(task_key: str, seed: int, overrides: dict | None = None) -> dict:
         probe_seconds += time.perf_counter() - t0
         return record["stop"] is not None and record["criterion"] is not None
 
-    evaluation.CriterionTracker.check = check  # type: ignore[method-assign]
+    stop_rule.CriterionTracker.check = check  # type: ignore[method-assign]
     if task.notebook == "04_ddpg":
         config = ns["config"]
         cl.seed_everything(seed)

@@ -40,7 +40,7 @@ def worker(seed: int) -> dict:
     import torch._dynamo  # loaded before the clock starts, as the notebook does
 
     import course_lib as cl
-    from course_lib import evaluation
+    from course_lib import stop_rule
     from course_lib.instructor.runner import load_cells
 
     ns = load_cells(ROOT / "solutions" / "03_ppo.ipynb")
@@ -49,7 +49,7 @@ def worker(seed: int) -> dict:
     record["rule"] = [config.stop_at, config.stop_episodes, config.eval_every]
     probe_seconds = 0.0
     start = time.perf_counter()
-    original_check = evaluation.CriterionTracker.check
+    original_check = stop_rule.CriterionTracker.check
 
     def check(self, policy, steps, model=None, episode=None):  # type: ignore[no-untyped-def]
         nonlocal probe_seconds
@@ -78,7 +78,7 @@ def worker(seed: int) -> dict:
         probe_seconds += time.perf_counter() - t0
         return False  # never stop: the run goes on to the full budget
 
-    evaluation.CriterionTracker.check = check  # type: ignore[method-assign]
+    stop_rule.CriterionTracker.check = check  # type: ignore[method-assign]
     cl.seed_everything(seed)
     agent = ns["PPOAgent"](
         ns["make_envs"](seed),

@@ -22,7 +22,7 @@ _EXPORTS: dict[str, str] = {
     "random_state": "envs",
     "evaluate": "evaluation",
     "EvalResult": "evaluation",
-    "CriterionTracker": "evaluation",
+    "CriterionTracker": "stop_rule",
     "progress": "progress",
     "LivePlot": "plotting",
     "plot_curves": "plotting",
