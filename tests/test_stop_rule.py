@@ -135,7 +135,7 @@ def test_tracker_with_graded_asks_for_the_graders_verdict_too():
         "CartPole-v1", threshold=margin, every_steps=1, n_episodes=20, graded=(margin - 5, 3)
     )
     assert sure.check(lambda obs: 0, steps=1) is True
-    assert "graded episodes with 95% chance or more" in sure.summary()
+    assert "graded episodes with 99% chance or more" in sure.summary()
     with pytest.raises(ValueError, match="confidence must be in"):
         CriterionTracker("CartPole-v1", threshold=9.0, graded=(9.0, 3), confidence=1.0)
 
