@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import nbformat
 import pytest
 import torch
 
@@ -18,6 +17,7 @@ from course_lib.checks.core import CheckFailed
 from course_lib.exercises import ddpg as ddpg_exercises
 from course_lib.exercises import td3 as td3_exercises
 from course_lib.exercises.parts import PlaceholderNetwork, course_parts, namespaces
+from course_lib.instructor.runner import load_cells
 from course_lib.probes import ddpg as ddpg_probes
 from course_lib.probes import ppo as ppo_probes
 from course_lib.probes import td3 as td3_probes
@@ -25,20 +25,13 @@ from course_lib.probes import td3 as td3_probes
 SOLUTIONS = Path(__file__).resolve().parents[2] / "solutions"
 
 
-def solution_namespace(assignment: str, last: str) -> dict:
-    """The namespace a kernel has after running ``assignment``'s reference cells up to the one
-    whose grade_id is ``last`` (test cells and cells marked to skip left out)."""
-    nb = nbformat.read(SOLUTIONS / f"{assignment}.ipynb", as_version=4)
-    space: dict = {"__name__": "__main__"}
-    for cell in nb.cells:
-        meta = cell.metadata.get("nbgrader", {})
-        skip = cell.metadata.get("course_lib", {}).get("grading") == "skip"
-        if cell.cell_type != "code" or meta.get("grade") or skip:
-            continue
-        exec(compile(cell.source, f"<{meta.get('grade_id')}>", "exec"), space)
-        if meta.get("grade_id") == last:
-            return space
-    raise AssertionError(f"{assignment} has no cell {last!r}")
+def solution_namespace(assignment: str) -> dict:
+    """The namespace a kernel has after running ``assignment``'s reference cells, up to its
+    training (:func:`course_lib.instructor.runner.load_cells`)."""
+    path = SOLUTIONS / f"{assignment}.ipynb"
+    if assignment == "05_td3":
+        return load_cells(path, ["imports", "config", "networks", "td3"])
+    return load_cells(path)
 
 
 def _wrong_soft_update(target, source, tau):
@@ -99,7 +92,7 @@ def test_placeholder_network_builds_from_anything_and_refuses_to_run():
 
 @pytest.fixture(scope="module")
 def ddpg_space():
-    return solution_namespace("04_ddpg", "agent")
+    return solution_namespace("04_ddpg")
 
 
 @pytest.mark.parametrize(
@@ -145,7 +138,7 @@ def test_a_wrong_soft_update_still_costs_its_own_question(ddpg_space):
 
 
 def test_a_wrong_ppo_actor_costs_the_ppo_agent_step_nothing(capsys):
-    space = solution_namespace("03_ppo", "agent")
+    space = solution_namespace("03_ppo")
     agent = space["PPOAgent"]
     reference = ppo_probes.probe_agent_step(agent, seed=5)
     space["PPOActor"], space["PPOCritic"] = _BrokenPart, _BrokenPart
@@ -157,7 +150,7 @@ def test_a_wrong_ppo_actor_costs_the_ppo_agent_step_nothing(capsys):
 def test_a_wrong_td3_network_costs_td3_train_nothing():
     """The grader's judge of train passes; the visible check, which also runs train once with
     the student's own networks (as training will), points at the networks."""
-    space = solution_namespace("05_td3", "td3")
+    space = solution_namespace("05_td3")
     agent = space["TD3"]
     reference = td3_probes.probe_td3_train(agent, seed=6)
     space["TD3Actor"], space["TD3Critic"] = _BrokenPart, _BrokenPart
