@@ -18,13 +18,13 @@ from course_lib.exercises.ddpg.networks import (
     deterministic_actor_problems,
     state_action_critic_problems,
 )
+from course_lib.exercises.network_kinds import standard_problems
 from course_lib.exercises.networks import (
     actor_reach_finding,
     output_range,
     value_reach_finding,
 )
 from course_lib.exercises.td3.networks import td3_actor_problems, twin_critic_problems
-from course_lib.exercises.network_kinds import standard_problems
 
 
 class Head(nn.Module):

@@ -25,6 +25,18 @@ from course_lib.probes import td3 as td3_probes
 SOLUTIONS = Path(__file__).resolve().parents[2] / "solutions"
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _notebook_globals_restored():
+    """The notebooks' imports cells set process-wide state (notebooks 02 and 03 turn off
+    torch.distributions' argument validation, for speed); the tests after these must not
+    inherit it."""
+    validate = torch.distributions.Distribution._validate_args
+    threads = torch.get_num_threads()
+    yield
+    torch.distributions.Distribution.set_default_validate_args(validate)
+    torch.set_num_threads(threads)
+
+
 def solution_namespace(assignment: str) -> dict:
     """The namespace a kernel has after running ``assignment``'s reference cells, up to its
     training (:func:`course_lib.instructor.runner.load_cells`)."""
