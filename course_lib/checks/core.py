@@ -248,9 +248,8 @@ def check_reward(
     warned(
         check,
         f"{line}, but only just: {odds} (from other start states; your worst tenth of "
-        f"episodes averages {worst.mean():.1f}). Train on until the stop rule is met (it "
-        f"waits for config.stop_at and for a {PASS_CHANCE:.0%} chance), then run this cell "
-        "again.",
+        f"episodes averages {worst.mean():.1f}). Train on until the stop rule is met (its "
+        "config.stop_at is a margin over the criterion for this), then run this cell again.",
     )
 
 
