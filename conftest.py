@@ -31,6 +31,20 @@ def _fast_mode_left_as_found():
     )
 
 
+@pytest.fixture(scope="module")
+def notebook_globals_restored():
+    """For a module whose tests run notebook cells in this process: the process-wide state
+    those cells set is put back after the module (notebooks 02 and 03 turn off
+    torch.distributions' argument validation, for speed; later tests must not inherit it)."""
+    import torch
+
+    validate = torch.distributions.Distribution._validate_args
+    threads = torch.get_num_threads()
+    yield
+    torch.distributions.Distribution.set_default_validate_args(validate)
+    torch.set_num_threads(threads)
+
+
 @pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the groups
 def pytest_collection_modifyitems(config, items):
     """Under pytest-xdist (``--dist loadgroup``), keep each notebook's nbval cells together.

@@ -7,24 +7,13 @@ import sys
 from pathlib import Path
 
 import pytest
-import torch
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import messages  # noqa: E402
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _notebook_globals_restored():
-    """The notebooks' imports cells set process-wide state (notebooks 02 and 03 turn off
-    torch.distributions' argument validation, for speed); the tests after these must not
-    inherit it."""
-    validate = torch.distributions.Distribution._validate_args
-    threads = torch.get_num_threads()
-    yield
-    torch.distributions.Distribution.set_default_validate_args(validate)
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("notebook_globals_restored")
 
 
 @pytest.fixture(scope="module")

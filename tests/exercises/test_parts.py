@@ -25,16 +25,7 @@ from course_lib.probes import td3 as td3_probes
 SOLUTIONS = Path(__file__).resolve().parents[2] / "solutions"
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _notebook_globals_restored():
-    """The notebooks' imports cells set process-wide state (notebooks 02 and 03 turn off
-    torch.distributions' argument validation, for speed); the tests after these must not
-    inherit it."""
-    validate = torch.distributions.Distribution._validate_args
-    threads = torch.get_num_threads()
-    yield
-    torch.distributions.Distribution.set_default_validate_args(validate)
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("notebook_globals_restored")
 
 
 def solution_namespace(assignment: str) -> dict:
