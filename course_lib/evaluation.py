@@ -79,9 +79,12 @@ def pass_chance(
         )
     n = _check_positive_int(n_episodes, "n_episodes")
     rng = np.random.default_rng(seed)
-    shift = r[rng.integers(0, r.size, size=(draws, r.size))].mean(axis=1) - r.mean()
-    means = r[rng.integers(0, r.size, size=(draws, n))].mean(axis=1) + shift
-    return float(np.mean(means >= threshold))
+    chunks = [min(1_000, draws - start) for start in range(0, draws, 1_000)]  # a few MB each
+    shift = np.concatenate(
+        [r[rng.integers(0, r.size, size=(k, r.size))].mean(axis=1) for k in chunks]
+    )
+    means = np.concatenate([r[rng.integers(0, r.size, size=(k, n))].mean(axis=1) for k in chunks])
+    return float(np.mean(means + (shift - r.mean()) >= threshold))
 
 
 def _as_numpy(action: Any) -> Any:
