@@ -60,14 +60,14 @@ CORPUS = [
         "critic optimizer never zeroed",
         "        self.critic_optimizer.zero_grad()\n",
         "",
-        r"critic's gradients accumulate",
+        r"critic's gradients carry over",
     ),
     Mistake(
         *DDPG_UPDATE,
         "actor optimizer never zeroed",
         "        self.actor_optimizer.zero_grad()\n",
         "",
-        r"actor's gradients accumulate",
+        r"actor's gradients carry over",
     ),
     Mistake(
         *DDPG_UPDATE,
@@ -232,7 +232,7 @@ CORPUS = [
         "critic optimizer never zeroed",
         "        self.critic_optimizer.zero_grad()\n",
         "",
-        r"accumulate",
+        r"carry over",
     ),
     Mistake(
         *TD3_TRAIN,

@@ -141,14 +141,16 @@ class CriterionTracker:
         complete = len(returns) == self.n_episodes and not failed
         self.history.append((steps, mean, complete))
         self.points.append((steps if episode is None else episode, mean))
-        if complete and mean > self.best_mean:
-            self.best_mean = mean
-            if model is not None:
-                self.best_state = copy.deepcopy(model.state_dict())
         reached = complete and mean >= self.threshold
         if reached and self.graded is not None:
             criterion, episodes = self.graded
             reached = pass_chance(returns, criterion, episodes) >= self.confidence
+        # the weights that meet the rule are kept even if an earlier evaluation, which did
+        # not (its graded chance too low), had a higher mean
+        if complete and (mean > self.best_mean or reached):
+            self.best_mean = mean
+            if model is not None:
+                self.best_state = copy.deepcopy(model.state_dict())
         if reached and self.reached_at is None:
             self.reached_at = steps
         return reached

@@ -20,9 +20,10 @@ UPDATE_MODEL_BUGS = [
     ("swapped_returns", "returns (critic_loss, actor_loss)"),
     ("no_gamma", "gamma is missing"),
     ("actor_on_buffer", "the actor loss evaluates the critic at the batch's stored actions"),
-    ("no_critic_zero_grad", "the critic's gradients accumulate across updates"),
-    ("no_actor_zero_grad", "the actor's gradients accumulate across updates"),
+    ("no_critic_zero_grad", "the critic's gradients carry over between updates"),
+    ("no_actor_zero_grad", "the actor's gradients carry over between updates"),
     ("zero_grad_after_backward", "self.critic_optimizer.step() found no gradient"),
     ("no_critic_step", "self.critic_optimizer.step() ran 0 times in 2 updates"),
     ("swapped_soft_update", "soft_update's arguments are swapped"),
+    ("zero_grad_after_step", "the critic's gradients carry over between updates"),
 ]

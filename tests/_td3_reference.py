@@ -49,6 +49,6 @@ SHARED_TRAIN_BUGS = {
     "returns_swapped": r"the order is \(critic_loss, actor_loss\)",
     "tensor_loss": "the critic loss returned by train is not a Python float",
     "actor_on_buffer": "the actor loss evaluates the critic at the batch's stored actions",
-    "no_critic_zero_grad": "the critic's gradients accumulate across updates",
-    "no_actor_zero_grad": "the actor's gradients accumulate across updates",
+    "no_critic_zero_grad": "the critic's gradients carry over between updates",
+    "no_actor_zero_grad": "the actor's gradients carry over between updates",
 }

@@ -196,3 +196,26 @@ def test_a_tracker_leaves_the_random_generators_as_it_found_them():
         tracker.check(policy, steps=1)
         assert torch.equal(torch.rand(3), expected[0]), env_id
         assert np.array_equal(np.random.rand(3), expected[1]), env_id
+
+
+def test_a_graded_rule_keeps_the_weights_that_met_it(monkeypatch):
+    """An earlier evaluation with a higher mean but too low a graded chance is not what the
+    rule stopped on: restore_best gives the weights of the evaluation that met the rule."""
+    evaluations = iter(
+        [
+            [-150.0] * 190 + [-1200.0] * 10,  # mean -202.5: complete, the chance too low
+            [-190.0] * 200,  # mean -190: lower, but certain
+        ]
+    )
+    tracker = CriterionTracker(
+        "Pendulum-v1", threshold=-210.0, every_steps=1, n_episodes=200, graded=(-200.0, 20)
+    )
+    monkeypatch.setattr(tracker, "_play", lambda policy: next(evaluations))
+    net = _Net()
+    net.tag.data.fill_(1.0)
+    assert tracker.check(lambda obs: 0, steps=1, model=net) is False
+    net.tag.data.fill_(2.0)
+    assert tracker.check(lambda obs: 0, steps=2, model=net) is True
+    net.tag.data.fill_(3.0)
+    assert tracker.restore_best(net) and float(net.tag) == 2.0
+    assert "greedy mean -190.0" in tracker.summary()

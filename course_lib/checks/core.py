@@ -11,6 +11,7 @@ the student's kernel (see :mod:`course_lib.observations`).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any, NoReturn
 
@@ -223,11 +224,6 @@ def check_reward(
     if is_fast():
         skipped(check, f"fast mode (mean return {mean_return:.1f}, criterion {threshold:g})")
         return
-    chance = None
-    if returns is not None and grader_episodes is not None:
-        from course_lib.evaluation import pass_chance
-
-        chance = pass_chance(returns, threshold, grader_episodes)
     if not mean_return >= threshold:
         raise RewardCriterionNotMet(
             check,
@@ -237,6 +233,11 @@ def check_reward(
             "collapse after a good stretch (keep the best checkpoint).",
         )
     line = f"mean return {mean_return:.1f} >= {threshold:g} over {n_episodes} episodes"
+    chance = None
+    if returns is not None and grader_episodes is not None:
+        from course_lib.evaluation import pass_chance
+
+        chance = pass_chance(returns, threshold, grader_episodes)
     if chance is None:
         passed(check, line)
         return
@@ -254,8 +255,9 @@ def check_reward(
 
 
 def _percent(chance: float) -> str:
-    """``0.953 -> "95%"``; an estimate from a sample claims no certainty: ``">99%"``, ``"<1%"``."""
-    pct = round(100 * chance)
+    """``0.953 -> "95%"``, rounded down (0.9496 is not "95%"); an estimate from a sample
+    claims no certainty: ``">99%"``, ``"<1%"``."""
+    pct = math.floor(100 * chance)
     if pct == 100:
         return ">99%"
     if pct == 0 and chance > 0:

@@ -97,14 +97,6 @@ def standard_problems(kind: str, module: Any, data: dict[str, Any], seed: int) -
             value = out[1] if kind == "actor_critic" else out
             if tuple(value.shape) != (16, 1):
                 problems.append(f"values have shape {tuple(value.shape)}, not (16, 1)")
-            else:
-                found = value_reach_finding(
-                    module,
-                    (lambda m, x: m(x)[1]) if kind == "actor_critic" else (lambda m, x: m(x)),
-                    n_in,
-                )
-                if found is not None:
-                    problems.append(found.problem)
         if kind == "actor_critic" and not problems:
             params = [p for p in module.parameters() if p.requires_grad]
             ga = torch.autograd.grad(
@@ -119,6 +111,14 @@ def standard_problems(kind: str, module: Any, data: dict[str, Any], seed: int) -
                 problems.append("the two heads share no parameters")
             if not data.get("grows_with_hidden", False):
                 problems.append("num_hidden does not change the network's size")
+        if kind in ("actor_critic", "critic") and not problems:  # after the gradients
+            found = value_reach_finding(
+                module,
+                (lambda m, x: m(x)[1]) if kind == "actor_critic" else (lambda m, x: m(x)),
+                n_in,
+            )
+            if found is not None:
+                problems.append(found.problem)
         if kind in ("actor_critic", "actor") and not problems:  # last: it scales the weights
             found = deterministic_finding(
                 top_probability_scaled(

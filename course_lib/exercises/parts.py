@@ -62,17 +62,26 @@ def _functions(obj: Any) -> Iterator[Callable[..., Any]]:
                 value = value.__func__
             elif isinstance(value, property):
                 value = value.fget
+            if callable(value):
+                value = inspect.unwrap(value)  # through @torch.no_grad() and the like
             if isinstance(value, types.FunctionType):
                 yield value
 
 
 def namespaces(obj: Any) -> list[dict[str, Any]]:
     """The global namespaces ``obj``'s functions read their names from (in a notebook, the
-    kernel's: one dict), each once, the package's own left out."""
+    kernel's: one dict), each once: those that hold ``obj``, or a base class defined beside
+    it, under its own name; the package's and the libraries' (a decorator's, ``nn.Module``'s)
+    are left out."""
+    home = getattr(obj, "__module__", None)
+    bases = inspect.getmro(obj) if inspect.isclass(obj) else ()
+    own = [obj, *(k for k in bases if k.__module__ == home)]
     found: dict[int, dict[str, Any]] = {}
     for fn in _functions(obj):
         space = fn.__globals__
-        if str(space.get("__name__", "")).split(".")[0] != "course_lib":
+        if str(space.get("__name__", "")).split(".")[0] == "course_lib":
+            continue
+        if any(space.get(getattr(o, "__name__", "")) is o for o in own):
             found.setdefault(id(space), space)
     return list(found.values())
 

@@ -22,7 +22,7 @@ __all__ = ["RecordingSGD", "steps_finding"]
 
 class RecordingSGD(torch.optim.SGD):
     """SGD that records, at each ``step``, the norm of the gradient its parameters hold
-    (None: no parameter has one).
+    (None: no parameter has one); with ``step(closure)``, once the closure has run.
 
     Examples:
         >>> w = torch.nn.Parameter(torch.tensor([3.0, 4.0]))
@@ -36,12 +36,17 @@ class RecordingSGD(torch.optim.SGD):
         super().__init__(params, lr=lr)
         self.seen: list[float | None] = []
 
-    @torch.no_grad()
     def step(self, closure: Any = None) -> Any:
-        grads = [p.grad for group in self.param_groups for p in group["params"]]
-        present = [g.double().reshape(-1) for g in grads if g is not None]
-        self.seen.append(float(torch.cat(present).norm()) if present else None)
-        return super().step(closure)
+        loss = None
+        if closure is not None:  # step(closure): the closure computes the gradient first
+            with torch.enable_grad():
+                loss = closure()
+        with torch.no_grad():
+            grads = [p.grad for group in self.param_groups for p in group["params"]]
+            present = [g.double().reshape(-1) for g in grads if g is not None]
+            self.seen.append(float(torch.cat(present).norm()) if present else None)
+            super().step()
+        return loss
 
 
 def steps_finding(net: str, seen: Sequence[Any], updates: int = 2) -> Finding | None:
@@ -50,8 +55,8 @@ def steps_finding(net: str, seen: Sequence[Any], updates: int = 2) -> Finding | 
 
     Examples:
         >>> print(steps_finding("critic", [2.0, 4.0]).problem)
-        the critic's gradients accumulate across updates: at the second update's step they \
-are 2.0 times the first's.
+        the critic's gradients carry over between updates: at the second of 2 identical \
+updates, its step sees 2 times the first's gradient.
         >>> steps_finding("critic", [2.0, 2.0]) is None
         True
     """
@@ -71,12 +76,16 @@ are 2.0 times the first's.
         )
     first = float(seen[0])
     for k, value in enumerate(seen[1:], start=2):
-        if float(value) > 1.5 * first:
-            return Finding(
-                f"the {net}'s gradients accumulate across updates: at the "
-                f"{'second' if k == 2 else f'{k}th'} update's step they are "
-                f"{float(value) / first:.1f} times the first's.",
-                hint=f"PyTorch adds each backward() to .grad: call self.{net}_optimizer."
-                f"zero_grad() before {net}_loss.backward() in every update.",
-            )
+        ratio = float(value) / first
+        if abs(ratio - 1.0) <= 1e-4:  # identical updates: the same gradient, up to rounding
+            continue
+        nth = "second" if k == 2 else f"{k}th"
+        return Finding(
+            f"the {net}'s gradients carry over between updates: at the {nth} of {updates} "
+            f"identical updates, its step sees {ratio:.3g} times the first's gradient.",
+            hint=f"PyTorch adds each backward() to .grad: call self.{net}_optimizer.zero_grad() "
+            f"right before {net}_loss.backward() in every update. Without it, or with it after "
+            "the step, earlier gradients are added in (the actor loss's backward also reaches "
+            "the critic's parameters).",
+        )
     return None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 
@@ -38,7 +40,7 @@ def test_a_mean_that_passes_only_on_lucky_episodes_warns_and_says_what_to_do(cap
     check_eval_result(_result(returns), -200.0, grader_episodes=20)
     out = capsys.readouterr().out
     assert out.startswith("⚠ check_reward passed with a warning: mean return")
-    assert f"reach it {round(100 * chance)}% of the time" in out
+    assert f"reach it {math.floor(100 * chance)}% of the time" in out
     assert "your worst tenth of episodes averages" in out
     assert "config.stop_at" in out
 
@@ -53,6 +55,21 @@ def test_without_the_graders_count_the_check_compares_the_mean_only(capsys):
     assert capsys.readouterr().out == (
         "✔ check_reward passed: mean return 480.0 >= 475 over 20 episodes\n"
     )
+
+
+def test_the_chance_is_rounded_down_and_a_nan_mean_fails(capsys):
+    from course_lib.checks.core import _percent
+
+    assert [_percent(c) for c in (0.9496, 0.95, 0.999, 1.0, 0.004, 0.0)] == [
+        "94%",
+        "95%",
+        "99%",
+        ">99%",
+        "<1%",
+        "0%",
+    ]
+    with pytest.raises(RewardCriterionNotMet, match="averages nan"):
+        check_eval_result(_result([float("nan")] * 200), -200.0, grader_episodes=20)
 
 
 def test_fast_mode_skips(monkeypatch, capsys):

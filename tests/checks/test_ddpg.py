@@ -311,7 +311,7 @@ def test_soft_update_outside_no_grad_is_explained():
 # ---------------------------------------------------------------- the agent
 
 
-def make_agent(bug=None, noise="ou", loss="mse", warmup="space"):
+def make_agent(bug=None, noise="ou", loss="mse", warmup="space", style="plain"):
     soft_update = make_soft_update()
 
     class DDPGAgent:
@@ -390,13 +390,29 @@ def make_agent(bug=None, noise="ou", loss="mse", warmup="space"):
                 y = reward + gamma * mask * critic_t(next_state, actor_t(next_state))
             q = self.critic(state, action)
             critic_loss = F.mse_loss(q, y) if loss == "mse" else F.smooth_l1_loss(q, y)
-            if bug not in ("no_critic_zero_grad", "zero_grad_after_backward"):
+            if bug not in (
+                "no_critic_zero_grad",
+                "zero_grad_after_backward",
+                "zero_grad_after_step",
+            ):
                 self.critic_optimizer.zero_grad()
-            critic_loss.backward()
-            if bug == "zero_grad_after_backward":
-                self.critic_optimizer.zero_grad()
-            if bug != "no_critic_step":
-                self.critic_optimizer.step()
+            if style == "closure":  # a valid form: step(closure) computes the gradient
+
+                def closure():
+                    self.critic_optimizer.zero_grad()
+                    loss = F.mse_loss(self.critic(state, action), y)
+                    loss.backward()
+                    return loss
+
+                self.critic_optimizer.step(closure)
+            else:
+                critic_loss.backward()
+                if bug == "zero_grad_after_backward":
+                    self.critic_optimizer.zero_grad()
+                if bug != "no_critic_step":
+                    self.critic_optimizer.step()
+                if bug == "zero_grad_after_step":  # the actor loss's gradient then stays
+                    self.critic_optimizer.zero_grad()
             sign = 1.0 if bug == "actor_sign" else -1.0
             taken = action if bug == "actor_on_buffer" else self.actor(state)
             actor_loss = sign * self.critic(state, taken).mean()
@@ -449,6 +465,11 @@ def test_agent_step_bugs_are_named(bug, message):
 @pytest.mark.parametrize("loss", ["mse", "huber"])
 def test_update_model_passes_with_mse_or_huber(loss, capsys):
     checks.check_update_model(make_agent(loss=loss))
+    assert "check_update_model passed" in capsys.readouterr().out
+
+
+def test_update_model_passes_with_a_closure_step(capsys):
+    checks.check_update_model(make_agent(style="closure"))
     assert "check_update_model passed" in capsys.readouterr().out
 
 

@@ -73,14 +73,32 @@ def test_course_parts_restores_after_an_error():
 
 
 def test_namespaces_follow_a_students_bases_but_not_the_package():
-    base_space = {"__name__": "__main__"}
-    exec("class Base:\n    def helper(self):\n        return 1\n", base_space)
-    other = {"__name__": "student_module", "Base": base_space["Base"]}
-    exec("class Agent(Base):\n    def act(self):\n        return 2\n", other)
-    found = namespaces(other["Agent"])
-    assert len(found) == 2 and any(s is base_space for s in found)
+    space = {"__name__": "__main__"}
+    exec("class Base:\n    def helper(self):\n        return soft_update\n", space)
+    exec("class Agent(Base):\n    def act(self):\n        return 2\n", space)
+    assert namespaces(space["Agent"]) == [space]  # the base's methods read the same namespace
+    with course_parts(space["Agent"], {"soft_update": "course's"}):
+        assert space["Agent"]().helper() == "course's"
     assert namespaces(ddpg_checks.check_update_model) == []  # the package's own are left alone
     assert namespaces(42) == []
+
+
+def test_namespaces_skip_the_libraries_a_student_class_is_built_on():
+    """A method under @torch.no_grad() and an nn.Module base read names from torch's own
+    modules; only the namespace that holds the student's class is patched."""
+    space = {"__name__": "__main__", "torch": torch}
+    exec(
+        "class Agent(torch.nn.Module):\n"
+        "    @torch.no_grad()\n"
+        "    def act(self):\n"
+        "        return soft_update\n",
+        space,
+    )
+    assert namespaces(space["Agent"]) == [space]
+    with course_parts(space["Agent"], {"soft_update": "course's"}):
+        assert space["Agent"]().act() == "course's"
+        assert "soft_update" not in vars(torch.nn.modules.module)
+    assert "soft_update" not in space
 
 
 def test_placeholder_network_builds_from_anything_and_refuses_to_run():

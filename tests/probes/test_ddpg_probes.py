@@ -295,3 +295,22 @@ def test_judges_refuse_records_for_other_inputs_or_malformed(name, probe, impl):
     assert verdict.fraction == 0.0 and "not for the grader's inputs" in verdict.message
     assert judge_for(name)({"case": None}, reference).fraction == 0.0
     assert judge_for(name)([], reference).fraction == 0.0
+
+
+@pytest.mark.parametrize("bug", [None, "zero_grad_after_step"])
+def test_the_update_model_judge_says_the_same_on_every_seed(bug):
+    """Two identical updates must see the same gradient: the verdict on a gradient left over
+    from the actor loss's backward does not depend on the grader's seed."""
+    verdicts = {
+        seed: judged(
+            "ddpg_update_model", probes.probe_update_model, make_agent(), make_agent(bug), seed
+        )
+        for seed in range(8)
+    }
+    if bug is None:
+        assert all(v.fraction == 1.0 for v in verdicts.values()), verdicts
+    else:
+        assert all(
+            v.fraction < 1.0 and "carry over between updates" in v.message
+            for v in verdicts.values()
+        ), verdicts
