@@ -45,6 +45,7 @@ class Mistake:
 
 DDPG_UPDATE = "04_ddpg", "agent", "test_agent"
 TD3_TRAIN = "05_td3", "td3", "test_td3"
+PPO_UPDATE = "03_ppo", "agent", "test_update_model"
 
 CORPUS = [
     # -- notebook 04: DDPG's update_model, the agent's step, soft_update, OU noise
@@ -330,6 +331,99 @@ CORPUS = [
         "learn_reward[i] += self.gamma * float(self.critic(final[None])[0, 0])",
         "pass",
         r"truncat",
+    ),
+    # -- notebook 03: PPO's update_model
+    Mistake(
+        *PPO_UPDATE,
+        "new log-probabilities are the stored ones",
+        "ppo_losses(log_prob, old_log_prob, adv,",
+        "ppo_losses(old_log_prob, old_log_prob, adv,",
+        r"are the stored ones",
+    ),
+    Mistake(
+        *PPO_UPDATE,
+        "log-probability of a fresh sample",
+        "_, dist = self.actor(state)\n            log_prob = dist.log_prob(action).sum(-1)",
+        "new_action, dist = self.actor(state)\n"
+        "            log_prob = dist.log_prob(new_action).sum(-1)",
+        r"stored actions",
+    ),
+    Mistake(
+        *PPO_UPDATE,
+        "critic regressed on the stored values",
+        "value = self.critic(state)\n",
+        "value = old_value\n",
+        r"values stored during the rollout",
+    ),
+    Mistake(
+        *PPO_UPDATE,
+        "advantages without the baseline",
+        "advantages = returns - values.reshape(-1)",
+        "advantages = returns",
+        r"baseline",
+    ),
+    Mistake(
+        *PPO_UPDATE,
+        "advantages from the critic, not detached",
+        "advantages = returns - values.reshape(-1)",
+        "advantages = returns - self.critic(states).reshape(-1)",
+        r"carry gradient",
+    ),
+    Mistake(
+        *PPO_UPDATE,
+        "no bootstrap after the rollout's last step",
+        "next_value = self.critic(torch.as_tensor(next_state, dtype=torch.float32))",
+        "next_value = torch.zeros(self.env.num_envs, 1)",
+        r"next_value is 0",
+    ),
+    Mistake(
+        *PPO_UPDATE,
+        "bootstrap from the last stored state",
+        "next_value = self.critic(torch.as_tensor(next_state, dtype=torch.float32))",
+        "next_value = self.critic(self.states[-1])",
+        r"last stored state",
+    ),
+    Mistake(
+        *PPO_UPDATE,
+        "gamma and lambda swapped",
+        "self.gamma, self.tau)",
+        "self.tau, self.gamma)",
+        r"swapped",
+    ),
+    Mistake(
+        *PPO_UPDATE,
+        "log-probabilities not summed over the action's dimensions",
+        "log_prob = dist.log_prob(action).sum(-1)",
+        "log_prob = dist.log_prob(action)",
+        r"per action dimension",
+    ),
+    Mistake(
+        *PPO_UPDATE,
+        "entropy averaged over the action's dimensions",
+        "entropy = dist.entropy().sum(-1)",
+        "entropy = dist.entropy().mean()",
+        r"entropy per sample, summed over the action's dimensions",
+    ),
+    Mistake(
+        *PPO_UPDATE,
+        "critic optimizer never zeroed",
+        "            self.critic_optimizer.zero_grad()\n",
+        "",
+        r"critic's gradients carry over",
+    ),
+    Mistake(
+        *PPO_UPDATE,
+        "storage never emptied",
+        "            storage.clear()\n",
+        "            pass\n",
+        r"leaves the rollout in storage",
+    ),
+    Mistake(
+        *PPO_UPDATE,
+        "losses returned in the wrong order",
+        "return float(np.mean(actor_losses)), float(np.mean(critic_losses))",
+        "return float(np.mean(critic_losses)), float(np.mean(actor_losses))",
+        r"order is \(actor_loss",
     ),
     # -- notebook 02: A2C
     Mistake(

@@ -49,7 +49,14 @@ class RecordingSGD(torch.optim.SGD):
         return loss
 
 
-def steps_finding(net: str, seen: Sequence[Any], updates: int = 2) -> Finding | None:
+def steps_finding(
+    net: str,
+    seen: Sequence[Any],
+    updates: int = 2,
+    *,
+    unit: str = "update",
+    carry_hint: str | None = None,
+) -> Finding | None:
     """What is wrong with ``net``'s optimizer steps over ``updates`` identical updates
     (``seen``: :attr:`RecordingSGD.seen`), or None.
 
@@ -64,9 +71,9 @@ updates, its step sees 2 times the first's gradient.
     order += f"self.{net}_optimizer.step()"
     if len(seen) != updates:
         return Finding(
-            f"self.{net}_optimizer.step() ran {len(seen)} times in {updates} updates: the "
-            f"{net} must take one step per update.",
-            hint=f"each update: {order}.",
+            f"self.{net}_optimizer.step() ran {len(seen)} times in {updates} {unit}s: the "
+            f"{net} must take one step per {unit}.",
+            hint=f"each {unit}: {order}.",
         )
     if not all(seen):
         return Finding(
@@ -79,11 +86,12 @@ updates, its step sees 2 times the first's gradient.
         ratio = float(value) / first
         if abs(ratio - 1.0) <= 1e-4:  # identical updates: the same gradient, up to rounding
             continue
-        nth = "second" if k == 2 else f"{k}th"
+        nth = {2: "second", 3: "third"}.get(k, f"{k}th")
         return Finding(
-            f"the {net}'s gradients carry over between updates: at the {nth} of {updates} "
-            f"identical updates, its step sees {ratio:.3g} times the first's gradient.",
-            hint=f"PyTorch adds each backward() to .grad: call self.{net}_optimizer.zero_grad() "
+            f"the {net}'s gradients carry over between {unit}s: at the {nth} of {updates} "
+            f"identical {unit}s, its step sees {ratio:.3g} times the first's gradient.",
+            hint=carry_hint
+            or f"PyTorch adds each backward() to .grad: call self.{net}_optimizer.zero_grad() "
             f"right before {net}_loss.backward() in every update. Without it, or with it after "
             "the step, earlier gradients are added in (the actor loss's backward also reaches "
             "the critic's parameters).",

@@ -8,6 +8,26 @@ from typing import Any
 import numpy as np
 import torch
 
+Record = dict[str, Any]
+"""A probe's observation: plain data (numbers, strings, lists, mappings)."""
+Run = tuple[Record, BaseException | None]
+"""A record and the exception the student's code raised, if any."""
+
+
+def error_text(exc: BaseException) -> str:
+    """``"TypeError: ..."``, at most 300 characters: what a record keeps of an exception."""
+    text = f"{type(exc).__name__}: {exc}"
+    return text if len(text) <= 300 else text[:297] + "..."
+
+
+def number(value: Any) -> float | str:
+    """A plain number as a float; anything else (a tensor, a bool) as ``<type name>``."""
+    if isinstance(value, bool | np.bool_) or not isinstance(
+        value, int | float | np.integer | np.floating
+    ):
+        return f"<{type(value).__name__}>"
+    return float(value)
+
 
 def rng_and_torch(seed: int) -> tuple[np.random.Generator, torch.Generator]:
     """Independent numpy and torch generators for one probe; global RNGs stay untouched."""

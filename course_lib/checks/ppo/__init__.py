@@ -29,6 +29,9 @@ from course_lib.checks.ppo.networks import (
     check_ppo_actor,
     check_ppo_critic,
 )
+from course_lib.checks.ppo.update_model import (
+    check_update_model,
+)
 
 __all__ = [
     "check_action_normalizer",
@@ -40,4 +43,5 @@ __all__ = [
     "check_ppo_iter",
     "check_ppo_losses",
     "check_reward",
+    "check_update_model",
 ]

@@ -26,6 +26,7 @@ from course_lib.exercises.ppo.networks import (
     diagnose_ppo_actor,
     diagnose_ppo_critic,
 )
+from course_lib.exercises.ppo.update_model import diagnose_update_model, update_model_case
 
 __all__ = [
     "MANIFEST",
@@ -37,8 +38,10 @@ __all__ = [
     "diagnose_ppo_critic",
     "diagnose_ppo_iter",
     "diagnose_ppo_losses",
+    "diagnose_update_model",
     "judge_agent_step",
     "judge_init_layer_uniform",
     "judge_ppo_iter",
     "judge_ppo_losses",
+    "update_model_case",
 ]

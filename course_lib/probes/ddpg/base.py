@@ -10,16 +10,14 @@ from typing import Any
 import numpy as np
 import torch
 
-Record = dict[str, Any]
-Run = tuple[Record, BaseException | None]
+from course_lib.probes._common import Record as Record
+from course_lib.probes._common import Run as Run
+from course_lib.probes._common import error_text, number
+
+_error, _number = error_text, number  # the names notebook 04's probes know them by
 
 OBS_DIM = 2  # BoxToyEnv's observation: [steps since reset, seed tag]
 MAX_CALLS_LOGGED = 32
-
-
-def _error(exc: BaseException) -> str:
-    text = f"{type(exc).__name__}: {exc}"
-    return text if len(text) <= 300 else text[:297] + "..."
 
 
 def _array(value: Any) -> np.ndarray:
@@ -48,15 +46,6 @@ def _shape(value: Any) -> list[int] | None:
         return [int(n) for n in np.shape(value)]
     except (TypeError, ValueError, RuntimeError):
         return None
-
-
-def _number(value: Any) -> float | str:
-    """A plain number as a float; anything else (a tensor, a bool) as ``<type name>``."""
-    if isinstance(value, bool | np.bool_) or not isinstance(
-        value, int | float | np.integer | np.floating
-    ):
-        return f"<{type(value).__name__}>"
-    return float(value)
 
 
 def _flag(value: Any) -> float | None:

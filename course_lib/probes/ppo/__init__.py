@@ -18,6 +18,7 @@ from course_lib.exercises.parts import course_parts
 from course_lib.exercises.ppo.agent_step import AGENT_PARTS
 from course_lib.observations import module_to_data
 from course_lib.probes._common import rng_and_torch
+from course_lib.probes.ppo.update_model import probe_update_model, run_update_model
 from course_lib.toy_envs import BoxToyEnv
 
 __all__ = [
@@ -29,6 +30,8 @@ __all__ = [
     "probe_ppo_critic",
     "probe_ppo_iter",
     "probe_ppo_losses",
+    "probe_update_model",
+    "run_update_model",
 ]
 
 
