@@ -3,7 +3,8 @@ earlier answers while a later exercise is run.
 
 Notebook 04's agent calls the student's ``soft_update`` and builds the student's
 ``ReplayBuffer``, ``OUNoise`` and networks; notebook 03's and 05's agents build the student's
-networks. Run as written, one bug there would cost its own question and the agent's as well.
+networks, and 03's ``update_model`` calls the student's ``compute_gae``, ``ppo_iter`` and
+``ppo_losses``. Run as written, one bug there would cost its own question and the agent's as well.
 So while a visible check or a probe runs an agent, the names it calls are bound, in the
 student's own namespace, to the course's parts (:data:`Parts`, declared by the exercise
 that calls them), and put back afterwards, whatever happens. Each bug then costs its question

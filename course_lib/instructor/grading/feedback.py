@@ -39,8 +39,9 @@ figure{margin:0} figcaption{color:#5a6272;font-size:.9em}
 
 LEGEND = (
     "Each question is judged on your code for it alone: where one exercise calls another you "
-    "wrote (the agent calls your <code>soft_update</code>, builds your buffer, noise and "
-    "networks), the grader runs it with the course's own version of the other, so one mistake "
+    "wrote (the agent calls your <code>soft_update</code>, <code>compute_gae</code> or "
+    "<code>ppo_losses</code>, builds your buffer, noise and networks), the grader runs it "
+    "with the course's own version of the other, so one mistake "
     "costs one question. The reward questions train with everything you wrote."
 )
 """The rule of :mod:`course_lib.exercises.parts`, as the feedback page states it."""
