@@ -41,6 +41,7 @@ _EXPORTS: dict[str, str] = {
     "OUNoise": "noise",
     "GaussianNoise": "noise",
     "Adam": "optim",
+    "full_tracebacks": "tracebacks",
 }
 
 __all__ = ["__version__", *_EXPORTS]

@@ -81,3 +81,40 @@ def test_kwargs_override_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
     _terminal(monkeypatch)
     bar = progress(range(2), file=io.StringIO(), mininterval=2.0, dynamic_ncols=False)
     assert (bar.mininterval, bar.dynamic_ncols) == (2.0, False)
+
+
+def test_a_bar_closed_before_its_total_ends_at_what_was_done():
+    """Training stops at the criterion before its budget: a success, not an error."""
+    out = io.StringIO()
+    bar = progress(total=1000, desc="env steps", file=out)
+    bar.update(69)
+    bar.close()
+    assert (bar.n, bar.total) == (69, 69)
+    assert "env steps (stopped at 69 of 1,000)" in out.getvalue()
+    full = progress(total=10, desc="episodes", file=io.StringIO())
+    full.update(10)
+    full.close()
+    assert full.desc == "episodes"
+
+
+@pytest.mark.notebook
+def test_in_a_notebook_the_closed_bar_leaves_text_not_a_widget():
+    """The widget is replaced by its last line (a saved notebook shows no 'model not
+    found'), and a bar stopped early is not painted as a failure."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    source = (
+        "import course_lib as cl\n"
+        "bar = cl.progress(total=1000, desc='env steps')\n"
+        "bar.update(69)\n"
+        "live = bar.container.children[1]\n"
+        "bar.close()\n"
+        "print(live.bar_style or 'plain')"
+    )
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source)])
+    NotebookClient(nb, kernel_name="python3", timeout=120).execute()
+    (shown, printed) = nb.cells[0].outputs
+    assert list(shown.data) == ["text/plain"], shown.data
+    assert "env steps (stopped at 69 of 1,000): 100%" in shown.data["text/plain"]
+    assert printed.text.strip() == "success"

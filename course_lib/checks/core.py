@@ -12,7 +12,7 @@ the student's kernel (see :mod:`course_lib.observations`).
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
 
 import numpy as np
@@ -68,6 +68,17 @@ class CheckFailed(AssertionError):
         self.where = where
         self.hint = hint
         super().__init__(self._format())
+
+    @property
+    def _render_traceback_(self) -> Callable[[], list[str]]:
+        """IPython's hook: the message first and a pointer to the student's cell, not the
+        check's own frames (:mod:`course_lib.tracebacks`); absent after
+        ``cl.full_tracebacks()``, so that IPython shows the whole traceback."""
+        from course_lib.tracebacks import render_check_failure, short_tracebacks_on
+
+        if not short_tracebacks_on():
+            raise AttributeError("_render_traceback_")
+        return lambda: render_check_failure(self)
 
     @classmethod
     def from_finding(cls, check: str, finding: Finding) -> CheckFailed:
