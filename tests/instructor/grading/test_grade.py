@@ -73,8 +73,10 @@ def test_a_skip_mark_on_a_cell_a_graded_cell_needs_is_refused(settings, tmp_path
     with pytest.raises(RuntimeError) as info:
         grade_one("s", TOUR, _write(tmp_path, fill(SOLUTIONS / f"{TOUR}.ipynb")), settings)
     message = str(info.value)
-    assert "cell 2: is marked not needed for grading, but it defines `checks`" in message, message
-    assert "`cl`, which cell 7 (grade_id 'test_run_episode') reads" in message, message
+    imports = source.cells.index(_cell(source, "imports")) + 1
+    test = source.cells.index(_cell(source, "test_run_episode")) + 1
+    assert f"cell {imports}: is marked not needed for grading, but it defines `checks`" in message
+    assert f"`cl`, which cell {test} (grade_id 'test_run_episode') reads" in message, message
     assert "fix the instructor notebook first" in message
 
 
