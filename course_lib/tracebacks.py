@@ -97,7 +97,7 @@ def render_check_failure(exc: BaseException) -> list[str]:
         )
     if called is not None:
         lines.append(f"{_DIM}checked in {_where(*called)}{_RESET}")
-    lines.append(f"{_DIM}({_HOW_TO_SEE_ALL}){_RESET}")
+    lines.append(f"{_DIM}({type(exc).__name__}; {_HOW_TO_SEE_ALL}){_RESET}")
     return lines
 
 

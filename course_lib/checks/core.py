@@ -68,6 +68,8 @@ class CheckFailed(AssertionError):
         self.where = where
         self.hint = hint
         super().__init__(self._format())
+        if not isinstance(self, RewardCriterionNotMet):
+            _FAILED_IN_SESSION[check] = problem
 
     @property
     def _render_traceback_(self) -> Callable[[], list[str]]:
@@ -117,9 +119,39 @@ def _short(value: Any, limit: int = 300) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
+_FAILED_IN_SESSION: dict[str, str] = {}
+"""The checks that failed in this session and have not passed since, with their problem: a
+reward below the criterion is then most likely their consequence."""
+
+
 def passed(check: str, detail: str = "") -> None:
     """Print the one-line success message of a check."""
+    _FAILED_IN_SESSION.pop(check, None)
     print(f"✔ {check} passed" + (f": {detail}" if detail else ""))
+
+
+def _reward_hint() -> str:
+    """What to do about a reward below the criterion: fix the checks that failed first, if
+    any did in this session; the budgets are the notebook's, so not "train longer"."""
+    failing = [c for c in _FAILED_IN_SESSION if c != "check_reward"]
+    if len(failing) == 1:
+        return (
+            f"{failing[0]} failed in this session and has not passed since: training runs that "
+            "code, so fix it first (its message says how), run its check until it passes, "
+            "then train again. More training will not help."
+        )
+    if failing:
+        return (
+            f"{', '.join(failing)} failed in this session and have not passed since: training "
+            "runs that code, so fix them first (their messages say how), run their checks "
+            "until they pass, then train again. More training will not help."
+        )
+    return (
+        "the budget is the notebook's, and a correct agent reaches the criterion within it. "
+        "Look at the learning curve: flat from the start points at the losses or the update "
+        "(are all the checks above passing?), a collapse after a good stretch at the learning "
+        "rate or the stop rule's best checkpoint. Then run the training cell again."
+    )
 
 
 def warned(check: str, detail: str) -> None:
@@ -240,8 +272,7 @@ def check_reward(
             check,
             f"the trained policy averages {mean_return:.1f} over {n_episodes} evaluation "
             f"episodes, below the criterion {threshold:g}.",
-            hint="train longer, check the learning rate, or look at the learning curve for a "
-            "collapse after a good stretch (keep the best checkpoint).",
+            hint=_reward_hint(),
         )
     line = f"mean return {mean_return:.1f} >= {threshold:g} over {n_episodes} episodes"
     chance = None

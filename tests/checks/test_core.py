@@ -76,3 +76,22 @@ def test_fast_mode_skips(monkeypatch, capsys):
     monkeypatch.setenv("COURSE_LIB_FAST", "1")
     check_eval_result(_result([-900.0] * 200), -200.0, grader_episodes=20)
     assert capsys.readouterr().out.startswith("↷ check_reward skipped: fast mode")
+
+
+def test_a_reward_below_the_criterion_points_at_the_checks_that_failed_before(monkeypatch):
+    """The budget is locked: "train longer" is no advice; a failed earlier check is."""
+    from course_lib.checks import core
+
+    monkeypatch.delenv("COURSE_LIB_FAST", raising=False)
+    monkeypatch.setattr(core, "_FAILED_IN_SESSION", {})
+    with pytest.raises(core.RewardCriterionNotMet) as low:
+        core.check_reward("check_reward", 50.0, 475.0, n_episodes=20)
+    assert "train longer" not in str(low.value) and "learning curve" in str(low.value)
+    with pytest.raises(core.CheckFailed):
+        core.fail("check_compute_returns", "returns: wrong value at index 0")
+    with pytest.raises(core.RewardCriterionNotMet, match="check_compute_returns failed in this"):
+        core.check_reward("check_reward", 50.0, 475.0, n_episodes=20)
+    core.passed("check_compute_returns")
+    with pytest.raises(core.RewardCriterionNotMet) as low:
+        core.check_reward("check_reward", 50.0, 475.0, n_episodes=20)
+    assert "check_compute_returns" not in str(low.value)

@@ -82,7 +82,10 @@ def _run_export(args: argparse.Namespace) -> int:
             solutions=solutions,
             hidden_visibility=args.hidden_visibility,
         )
-    print(f"wrote {exported.path} and {len(files)} Gradescope results in {args.out / 'gradescope'}")
+    print(
+        f"wrote {exported.path}, {exported.questions} (each question's verdict) and "
+        f"{len(files)} Gradescope results in {args.out / 'gradescope'}"
+    )
     if roster is not None:
         if exported.not_in_roster:
             print(
@@ -105,6 +108,13 @@ def _add_feedback_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--gradebook", type=Path, default=Path(_DEFAULT_GRADEBOOK))
     parser.add_argument("--out", type=Path, default=Path("grading/feedback"))
+    parser.add_argument(
+        "--hidden",
+        choices=("verdict", "score"),
+        default="verdict",
+        help="what students see of the grader's hidden tests: its verdict on each question "
+        "(what was wrong, expected against got; default) or the score only",
+    )
     parser.set_defaults(run=_run_feedback)
 
 
@@ -113,7 +123,7 @@ def _run_feedback(args: argparse.Namespace) -> int:
     from course_lib.instructor.grading.gradebook import Gradebook
 
     with Gradebook(_existing(args.gradebook)) as book:
-        pages = write_feedback(book, args.out)
+        pages = write_feedback(book, args.out, hidden=args.hidden)
     print(f"wrote {len(pages)} feedback pages in {args.out}")
     return EXIT_OK
 

@@ -11,7 +11,14 @@ from pathlib import Path
 
 from course_lib.instructor.grading.gradebook import Gradebook
 
-__all__ = ["Roster", "RosterError", "export_csv", "export_gradescope", "read_roster"]
+__all__ = [
+    "Roster",
+    "RosterError",
+    "export_csv",
+    "export_gradescope",
+    "export_questions",
+    "read_roster",
+]
 
 #: The roster column that holds the folder name of ``submitted/<folder>/``.
 ROSTER_KEY = "folder"
@@ -91,12 +98,43 @@ class CsvExport:
     """What :func:`export_csv` wrote, and who did not match the roster."""
 
     path: Path
+    questions: Path | None = None
     not_in_roster: list[str] = field(default_factory=list)
     without_submission: list[str] = field(default_factory=list)
 
 
+QUESTION_COLUMNS = ("student", "assignment", "question", "score", "max", "result", "verdict")
+"""The long-format CSV: one row per student and question, with the grader's verdict."""
+
+
+def export_questions(gradebook: Gradebook, path: Path) -> Path:
+    """One row per student and question (:data:`QUESTION_COLUMNS`): the score, the kind of
+    result (passed, partial, failed, error, timeout, not run) and the grader's verdict on it,
+    for the instructor's own analysis (a spreadsheet's filter, pandas)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(QUESTION_COLUMNS)
+        for r in sorted(gradebook.latest(), key=lambda r: (r["student"], r["assignment"])):
+            for t in gradebook.tests_of(r["id"]):
+                writer.writerow(
+                    [
+                        r["student"],
+                        r["assignment"],
+                        t["grade_id"],
+                        t["score"],
+                        t["max_score"],
+                        t["status"],
+                        t["message"],
+                    ]
+                )
+    return path
+
+
 def export_csv(gradebook: Gradebook, path: Path, *, roster: Roster | None = None) -> CsvExport:
     """One row per student; per assignment a total, a status and one column per question.
+    Beside it, ``<stem>_questions.csv`` holds each question's result and the grader's verdict
+    (:func:`export_questions`).
 
     With a ``roster``, its identity columns follow ``student``, and its students without any
     submission get a row too (every assignment "missing"); students of the gradebook the
@@ -148,7 +186,8 @@ def export_csv(gradebook: Gradebook, path: Path, *, roster: Roster | None = None
                 ]
             line.append(round(total, 2))
             writer.writerow(line)
-    result = CsvExport(path)
+    questions = path.with_name(f"{path.stem}_questions.csv")
+    result = CsvExport(path, export_questions(gradebook, questions))
     if roster is not None:
         result.not_in_roster = [s for s in graded if s not in roster.people]
         result.without_submission = [s for s in roster.people if s not in set(graded)]

@@ -1,9 +1,13 @@
 """One HTML feedback page per student and assignment.
 
-Each test shows its score and what the visible check said; hidden tests are named with
-their score only, never their code or inputs. The learning curve and an animation of the
-trained agent (played by the grader from the exported policy) are embedded. Everything
-that came from the submission is escaped.
+Each question shows its score, what kind of loss it was (a wrong answer, a crash, a time
+limit, not run), the grader's own verdict (what it found, expected against got, the named
+mistake; for a trained agent, the return the grader measured) and what the student's
+notebook printed (for a trained agent, the student's own measurement). The hidden tests'
+code and inputs are never shown; with ``hidden="score"`` the verdicts are left out too, and
+the page gives the scores only. The learning curve and an animation of the trained agent
+(played by the grader from the exported policy) are embedded. Everything that came from the
+submission is escaped.
 """
 
 from __future__ import annotations
@@ -15,7 +19,10 @@ from pathlib import Path
 from course_lib.instructor.grading.gradebook import Gradebook
 from course_lib.instructor.grading.provenance import PROVENANCE_KINDS
 
-__all__ = ["write_feedback"]
+__all__ = ["HIDDEN_CHOICES", "write_feedback"]
+
+HIDDEN_CHOICES = ("verdict", "score")
+"""How much of the grader's verdict students see: all of it, or the score alone."""
 
 _STYLE = """
 body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;max-width:900px;margin:2em auto;
@@ -26,6 +33,7 @@ table{border-collapse:collapse;width:100%;margin:1em 0} th,td{text-align:left;pa
 border-bottom:1px solid #e3e6ec;vertical-align:top} th{background:#f5f6f8;font-weight:600}
 .passed{color:#137333;font-weight:600}
 .failed,.error,.timeout,.not_run{color:#b3261e;font-weight:600}
+.verdict{font-size:.9em}
 .partial{color:#b06000;font-weight:600}
 pre{white-space:pre-wrap;background:#f7f7f9;border:1px solid #e3e6ec;border-radius:4px;
 padding:.5em;margin:.3em 0 0;font-size:.85em;max-height:14em;overflow:auto}
@@ -47,18 +55,28 @@ LEGEND = (
 """The rule of :mod:`course_lib.exercises.parts`, as the feedback page states it."""
 
 
-def _status_label(status: str) -> str:
+def _status_label(status: str, visible: str) -> str:
+    last = visible.strip().splitlines()[-1] if visible.strip() else ""
+    if status == "error" and last.startswith("NotImplementedError"):
+        return "not written"
     return {
         "passed": "passed",
         "partial": "partly",
-        "failed": "failed",
-        "error": "error",
+        "failed": "wrong",
+        "error": "crashed",
         "timeout": "timed out",
         "not run": "not run",
     }.get(status, status)
 
 
-def _page(gradebook: Gradebook, row: object) -> str:
+RESULTS = (
+    "<b>wrong</b>: your code ran and gave a wrong answer; <b>crashed</b>: your code raised "
+    "an error; <b>not written</b>: the exercise still raises NotImplementedError; <b>timed "
+    "out</b> or <b>not run</b>: the grader stopped it at a time limit, or never reached it."
+)
+
+
+def _page(gradebook: Gradebook, row: object, hidden: str = "verdict") -> str:
     r = row
     e = html.escape
     parts = [
@@ -91,19 +109,30 @@ def _page(gradebook: Gradebook, row: object) -> str:
             "<div class='tamper'>These answers are the course's own code, not yours, and "
             f"earned no points:<ul>{items}</ul></div>"
         )
+    verdicts = hidden == "verdict"
+    head = "<th>the grader's verdict</th>" if verdicts else ""
     parts.append(
-        "<table><tr><th>test</th><th>score</th><th>result</th><th>what the check said</th></tr>"
+        "<table><tr><th>test</th><th>score</th><th>result</th>"
+        f"{head}<th>what your notebook printed</th></tr>"
     )
     for t in gradebook.tests_of(r["id"]):
         css = t["status"].replace(" ", "_")
         said = f"<pre>{e(t['visible'])}</pre>" if t["visible"] else ""
+        verdict = ""
+        if verdicts:
+            verdict = f"<td class='verdict'>{e(t['message'])}</td>"
         parts.append(
             f"<tr><td><code>{e(t['grade_id'])}</code></td>"
             f"<td>{t['score']:g} / {t['max_score']:g}</td>"
-            f"<td class='{css}'>{_status_label(t['status'])}</td>"
-            f"<td>{said}<small>Hidden tests are reported by score only.</small></td></tr>"
+            f"<td class='{css}'>{_status_label(t['status'], t['visible'] or '')}</td>"
+            f"{verdict}<td>{said}</td></tr>"
         )
     parts.append("</table>")
+    parts.append(f"<p class='legend'>{RESULTS}</p>")
+    if not verdicts:
+        parts.append(
+            "<p class='legend'>The grader's hidden tests are reported by their score only.</p>"
+        )
     parts.append(f"<p class='legend'>{LEGEND}</p>")
     media = []
     names = gradebook.artifact_names(r["id"])
@@ -140,12 +169,22 @@ def _task_of(artifact: str) -> str:
     return ""
 
 
-def write_feedback(gradebook: Gradebook, out_dir: Path) -> list[Path]:
-    """``<out>/<student>/<assignment>.html`` for the latest grade of each submission."""
+def write_feedback(gradebook: Gradebook, out_dir: Path, *, hidden: str = "verdict") -> list[Path]:
+    """``<out>/<student>/<assignment>.html`` for the latest grade of each submission.
+
+    Args:
+        hidden: one of :data:`HIDDEN_CHOICES`: ``"verdict"`` shows the grader's verdict on
+            each question, ``"score"`` its score only.
+    """
+    if hidden not in HIDDEN_CHOICES:
+        raise ValueError(
+            f"hidden={hidden!r}: choose one of {', '.join(HIDDEN_CHOICES)} (what students see "
+            "of the grader's verdicts)"
+        )
     written = []
     for row in gradebook.latest():
         path = out_dir / row["student"] / f"{row['assignment']}.html"
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(_page(gradebook, row), encoding="utf-8")
+        path.write_text(_page(gradebook, row, hidden), encoding="utf-8")
         written.append(path)
     return written

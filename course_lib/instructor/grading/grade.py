@@ -44,6 +44,12 @@ from course_lib.exercises.manifest import (
     load_manifest,
 )
 from course_lib.instructor.grading.assemble import assemble
+from course_lib.instructor.grading.causes import (
+    earlier_error,
+    located,
+    question_status,
+    reward_causes,
+)
 from course_lib.instructor.grading.gradebook import Gradebook, SubmissionRecord, TestRecord
 from course_lib.instructor.grading.hidden import merge_hidden_tests, split_hidden_tests
 from course_lib.instructor.grading.judges import judge_data
@@ -348,7 +354,7 @@ def _visible_text(cell: Any) -> str:
     text = "".join(t if isinstance(t, str) else "".join(t) for t in texts)
     lines = [line for line in text.splitlines() if not line.startswith("observation recorded")]
     if cell.status == "error":
-        lines.append(f"{cell.ename}: {cell.evalue}")
+        lines.append(located(f"{cell.ename}: {cell.evalue}", cell))
     elif cell.status in ("timeout", "dead", "skipped", "omitted"):
         lines.append(cell.reason or cell.status)
     return "\n".join(lines)[:4000]
@@ -400,6 +406,8 @@ def grade_one(
     gifs = _gif_jobs(observed, manifest, reference, settings)
     verdicts, gif_results = _judge_all(manifest, emitted, [job for _, job in gifs], settings, judge)
     next_verdict = iter(verdicts)
+    test_ids = {grade_id for grade_id, _ in built.tests}
+    exercise_cells = [c for c in result.cells if c.grade_id not in test_ids]
     for grade_id, points in built.tests:
         cell = cells.get(grade_id)
         expected = reference.get(grade_id, {})
@@ -424,17 +432,11 @@ def grade_one(
         if not expected:
             messages.append("the reference emitted no observation for this cell")
         score = round(points * fraction, 2)
-        status_of_cell = cell.status if cell is not None else "not run"
-        if fraction >= 1.0:
-            status = "passed"
-        elif status_of_cell in ("timeout", "dead", "skipped", "not run"):
-            status = "timeout" if status_of_cell == "timeout" else "not run"
-        elif fraction > 0:
-            status = "partial"
-        elif status_of_cell == "error":
-            status = "error"
-        else:
-            status = "failed"
+        status = question_status(fraction, cell)
+        if status != "passed" and cell is not None:
+            cause = earlier_error(exercise_cells, cell.index)
+            if cause:
+                messages.append(cause)
         rec.tests.append(
             TestRecord(
                 grade_id=grade_id,
@@ -446,6 +448,14 @@ def grade_one(
                 visible=_visible_text(cell) if cell is not None else "",
             )
         )
+    reward_causes(
+        rec.tests,
+        (
+            grade_id
+            for grade_id, names in reference.items()
+            if any(isinstance(manifest.get(name), PolicyCriterion) for name in names)
+        ),
+    )
     rec.artifacts = _learning_curves(result)
     for (name, _), out in zip(gifs, gif_results, strict=True):
         gif = out.get("gif")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import html
 import json
 
 import pytest
@@ -15,31 +17,45 @@ from tests.instructor.grading.tour_corpus import write as _write
 pytestmark = pytest.mark.notebook
 
 
-def test_feedback_and_exports_show_hidden_tests_by_score_only(settings, tmp_path):
-    """The feedback page shows hidden tests by score; Gradescope's results show the grader's
-    verdict, once published (after_published), never the hidden tests' code."""
+def test_feedback_and_exports_show_the_graders_verdict_never_the_hidden_tests(settings, tmp_path):
+    """A lost point is explained: the feedback page and the question CSV give the grader's
+    verdict on each question (expected against got), never the hidden tests' code or inputs;
+    Gradescope's results show it once published (after_published). With hidden="score" the
+    page gives the scores only."""
     from course_lib.instructor.grading.export import export_csv, export_gradescope
     from course_lib.instructor.grading.feedback import write_feedback
 
     nb = fill(SOLUTIONS / f"{TOUR}.ipynb", {"td_target": "return 0.0"})
     rec = grade_one("s", TOUR, _write(tmp_path, nb), settings)
-    hidden_messages = [t.message for t in rec.tests]
+    verdict = rec.tests[1].message
+    assert verdict.startswith("td_target: ") and "expected" in verdict, verdict
     with Gradebook(tmp_path / "book.sqlite") as book:
         book.record(rec)
         (page,) = write_feedback(book, tmp_path / "feedback")
-        csv_path = export_csv(book, tmp_path / "grades.csv").path
+        (scores_only,) = write_feedback(book, tmp_path / "scores", hidden="score")
+        with pytest.raises(ValueError, match="verdict, score"):
+            write_feedback(book, tmp_path / "x", hidden="all")
+        exported = export_csv(book, tmp_path / "grades.csv")
         (gradescope,) = export_gradescope(book, tmp_path / "gs", solutions=SOLUTIONS)
     text = page.read_text()
     assert "Score: 2 / 3" in text
-    for secret in ("probe_", "HIDDEN", "grader_seed", *hidden_messages):
+    assert html.escape(verdict) in text  # the grader's own verdict
+    assert ">wrong<" in text  # a wrong answer, not a crash
+    for secret in ("probe_", "HIDDEN", "grader_seed", "cl.observe"):
         assert secret not in text
     assert "check_td_target" in text  # the visible check's own words are shown
     assert "one mistake costs one question" in text  # the legend states the rule
-    header, row = csv_path.read_text().splitlines()
+    quiet = scores_only.read_text()
+    assert html.escape(verdict) not in quiet and "reported by their score only" in quiet
+    header, row = exported.path.read_text().splitlines()
     assert header.startswith(
         "student,00_gymnasium_tour,00_gymnasium_tour max,00_gymnasium_tour status"
     )
     assert row.startswith("s,2.0,3.0,graded,2.0,0.0")
+    rows = list(csv.reader(exported.questions.read_text().splitlines()))
+    assert rows[0] == ["student", "assignment", "question", "score", "max", "result", "verdict"]
+    assert rows[2][:6] == ["s", TOUR, "test_td_target", "0.0", "1.0", "failed"]
+    assert rows[2][6] == verdict
     result = json.loads(gradescope.read_text())
     assert result["score"] == 2.0 and result["max_score"] == 3.0
     assert [(t["name"], t["score"], t["max_score"], t["visibility"]) for t in result["tests"]] == [
@@ -47,7 +63,7 @@ def test_feedback_and_exports_show_hidden_tests_by_score_only(settings, tmp_path
         ("test_td_target", 0.0, 1.0, "after_published"),
     ]
     td = result["tests"][1]
-    assert td["status"] == "failed" and hidden_messages[1] in td["output"]
+    assert td["status"] == "failed" and verdict in td["output"]
     for secret in ("probe_", "HIDDEN", "grader_seed", "cl.observe"):
         assert secret not in json.dumps(result)
 
