@@ -41,11 +41,11 @@ PY
 export COURSE_LIB_FAST=1
 # The fast unit tests: everything but the grader's tests (tests/instructor/grading and the
 # authoring guide's example, which grades), the notebook and benchmark tests, and the tests of
-# other installs (Colab's pins, nbgrader, Gradescope), which need tools the floors install
+# other installs (Colab's pins, nbgrader, Gradescope, the browser), which need tools the floors install
 # leaves out; then notebooks 00 and 03 under nbval.
 python -m pytest -q --disable-warnings -n "${PYTEST_WORKERS:-2}" --dist loadgroup -p no:cacheprovider \
   --ignore=tests/instructor/grading --ignore=tests/notebooks --ignore=tests/benchmarks \
-  --ignore=tests/colab --ignore=tests/integrations --ignore=tests/authoring \
+  --ignore=tests/colab --ignore=tests/integrations --ignore=tests/authoring --ignore=tests/browser \
   tests \
   --nbval-lax --nbval-current-env --nbval-cell-timeout=900 \
   solutions/00_gymnasium_tour.ipynb solutions/03_ppo.ipynb

@@ -32,4 +32,11 @@ if ! command -v bwrap >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 && [
   (apt-get update -qq && apt-get install -y -qq bubblewrap >/dev/null) \
     || echo "setup: could not install bubblewrap; grading will fall back to resource limits"
 fi
+# Debian's Chromium for the browser tests (Playwright drives it; no browser download).
+if ! command -v chromium >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+  echo "setup: installing chromium (for the browser tests)"
+  (apt-get install -y -qq chromium >/dev/null 2>&1 \
+    || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)) \
+    || echo "setup: could not install chromium; the browser tests will fail until it is installed"
+fi
 echo "setup: done ($(python -c 'import torch, gymnasium; print("torch", torch.__version__, "| gymnasium", gymnasium.__version__)'))"

@@ -36,6 +36,9 @@ from course_lib.instructor.cli.results import (
 from course_lib.instructor.cli.run import (
     _add_run_parser,
 )
+from course_lib.instructor.cli.validate import (
+    _add_validate_parser,
+)
 
 __all__ = ["main"]
 
@@ -48,6 +51,7 @@ _SUBCOMMANDS: tuple[Callable[[argparse._SubParsersAction], None], ...] = (
     _add_export_parser,
     _add_gradescope_parser,
     _add_feedback_parser,
+    _add_validate_parser,
 )
 
 

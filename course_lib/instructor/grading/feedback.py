@@ -55,10 +55,12 @@ LEGEND = (
 """The rule of :mod:`course_lib.exercises.parts`, as the feedback page states it."""
 
 
-def _status_label(status: str, visible: str) -> str:
+def _status_label(status: str, visible: str, verdict: str = "") -> str:
     last = visible.strip().splitlines()[-1] if visible.strip() else ""
     if status == "error" and last.startswith("NotImplementedError"):
         return "not written"
+    if status == "failed" and " grader episodes (< " in verdict:
+        return "below the criterion"
     return {
         "passed": "passed",
         "partial": "partly",
@@ -70,7 +72,8 @@ def _status_label(status: str, visible: str) -> str:
 
 
 RESULTS = (
-    "<b>wrong</b>: your code ran and gave a wrong answer; <b>crashed</b>: your code raised "
+    "<b>wrong</b>: your code ran and gave a wrong answer (<b>below the criterion</b>: your "
+    "trained agent's return, measured by the grader); <b>crashed</b>: your code raised "
     "an error; <b>not written</b>: the exercise still raises NotImplementedError; <b>timed "
     "out</b> or <b>not run</b>: the grader stopped it at a time limit, or never reached it."
 )
@@ -124,7 +127,8 @@ def _page(gradebook: Gradebook, row: object, hidden: str = "verdict") -> str:
         parts.append(
             f"<tr><td><code>{e(t['grade_id'])}</code></td>"
             f"<td>{t['score']:g} / {t['max_score']:g}</td>"
-            f"<td class='{css}'>{_status_label(t['status'], t['visible'] or '')}</td>"
+            f"<td class='{css}'>"
+            f"{_status_label(t['status'], t['visible'] or '', t['message'] or '')}</td>"
             f"{verdict}<td>{said}</td></tr>"
         )
     parts.append("</table>")
