@@ -31,18 +31,17 @@ def _fast_mode_left_as_found():
     )
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def notebook_globals_restored():
-    """For a module whose tests run notebook cells in this process: the process-wide state
-    those cells set is put back after the module (notebooks 02 and 03 turn off
-    torch.distributions' argument validation, for speed; later tests must not inherit it)."""
-    import torch
+    """For a test that runs notebook cells in this process: the process-wide state those cells
+    set is put back after it (notebooks 02 and 03 turn off torch.distributions' argument
+    validation, for speed). After each test, not each module: under pytest-xdist other
+    modules' tests run on the same worker between a module's own. Module-scoped fixtures that
+    run cells keep the state themselves (``tests.notebook_state.torch_globals_kept``)."""
+    from tests.notebook_state import torch_globals_kept
 
-    validate = torch.distributions.Distribution._validate_args
-    threads = torch.get_num_threads()
-    yield
-    torch.distributions.Distribution.set_default_validate_args(validate)
-    torch.set_num_threads(threads)
+    with torch_globals_kept():
+        yield
 
 
 @pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the groups

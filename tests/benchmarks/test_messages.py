@@ -13,12 +13,15 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import messages  # noqa: E402
 
+from tests.notebook_state import torch_globals_kept  # noqa: E402
+
 pytestmark = pytest.mark.usefixtures("notebook_globals_restored")
 
 
 @pytest.fixture(scope="module")
 def outcomes():
-    return {m.name + " / " + m.notebook: messages.run_mistake(m) for m in messages.CORPUS}
+    with torch_globals_kept():
+        return {m.name + " / " + m.notebook: messages.run_mistake(m) for m in messages.CORPUS}
 
 
 def test_the_corpus_holds_thirty_mistakes_or_more_and_each_applies(outcomes):

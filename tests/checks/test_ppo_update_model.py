@@ -19,6 +19,7 @@ from course_lib.exercises.ppo.update_model import update_model_case
 from course_lib.instructor.grading.judges import judge_observation
 from course_lib.instructor.runner import load_cells
 from course_lib.probes import ppo as probes
+from tests.notebook_state import torch_globals_kept
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "benchmarks"))
@@ -36,7 +37,8 @@ def reference():
     import nbformat
 
     path = ROOT / "solutions" / "03_ppo.ipynb"
-    space = load_cells(path)
+    with torch_globals_kept():
+        space = load_cells(path)
     nb = nbformat.read(path, as_version=4)
     (cell,) = [c for c in nb.cells if (c.metadata.get("nbgrader") or {}).get("grade_id") == "agent"]
     return space, cell.source

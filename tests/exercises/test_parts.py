@@ -21,6 +21,7 @@ from course_lib.instructor.runner import load_cells
 from course_lib.probes import ddpg as ddpg_probes
 from course_lib.probes import ppo as ppo_probes
 from course_lib.probes import td3 as td3_probes
+from tests.notebook_state import torch_globals_kept
 
 SOLUTIONS = Path(__file__).resolve().parents[2] / "solutions"
 
@@ -32,9 +33,10 @@ def solution_namespace(assignment: str) -> dict:
     """The namespace a kernel has after running ``assignment``'s reference cells, up to its
     training (:func:`course_lib.instructor.runner.load_cells`)."""
     path = SOLUTIONS / f"{assignment}.ipynb"
-    if assignment == "05_td3":
-        return load_cells(path, ["imports", "config", "networks", "td3"])
-    return load_cells(path)
+    with torch_globals_kept():
+        if assignment == "05_td3":
+            return load_cells(path, ["imports", "config", "networks", "td3"])
+        return load_cells(path)
 
 
 def _wrong_soft_update(target, source, tau):
