@@ -86,9 +86,14 @@ _WATCH = """() => {
   new MutationObserver(seen).observe(document.body, {subtree: true, childList: true});
 }"""
 
+# Run All queues every cell at once ([*]); none left means all ran, or one raised and JupyterLab
+# stopped there (the saved notebook then tells which)
 _DONE = """() => {
-  const prompts = [...document.querySelectorAll('.jp-CodeCell .jp-InputPrompt')];
-  return prompts.length > 0 && prompts.every(p => /\\[\\d+\\]/.test(p.textContent));
+  const prompts = [...document.querySelectorAll('.jp-CodeCell .jp-InputPrompt')]
+    .map(p => p.textContent);
+  const idle = document.querySelector(".jp-Notebook-ExecutionIndicator[data-status='idle']");
+  const ran = prompts.length > 0 && /\\[\\d+\\]/.test(prompts[0]);
+  return idle !== null && ran && !prompts.some(t => t.includes('*'));
 }"""
 
 
@@ -100,9 +105,12 @@ def test_run_all_in_jupyterlab_shows_no_error_and_a_live_progress_bar(page, lab,
     page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=60_000)
     page.evaluate(_WATCH)
     page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
-    page.wait_for_function(_DONE, timeout=300_000, polling=500)
-    assert page.evaluate("() => window.__sawProgress"), "no live progress bar widget was shown"
-    assert page.locator("text=Error displaying widget").count() == 0
+    deadline = time.monotonic() + 300
+    while not page.evaluate(_DONE):
+        if time.monotonic() > deadline:
+            page.screenshot(path=shots / "jupyterlab_run_all_timeout.png")
+            pytest.fail("Run All did not finish within 300 s (screenshot kept)")
+        page.wait_for_timeout(500)
     training_cell = page.locator(".jp-CodeCell", has_text="trained_policy = ").first
     training_cell.scroll_into_view_if_needed()
     page.screenshot(path=shots / "jupyterlab_run_all.png", full_page=False)
@@ -110,6 +118,11 @@ def test_run_all_in_jupyterlab_shows_no_error_and_a_live_progress_bar(page, lab,
     page.wait_for_timeout(2_000)
 
     saved = nbformat.read(root / f"{NOTEBOOK}.ipynb", as_version=4)
+    not_run = [
+        c.metadata.get("nbgrader", {}).get("grade_id")
+        for c in saved.cells
+        if c.cell_type == "code" and c.execution_count is None
+    ]
     errors = [
         (c.metadata.get("nbgrader", {}).get("grade_id"), o.get("ename"), o.get("evalue"))
         for c in saved.cells
@@ -118,6 +131,9 @@ def test_run_all_in_jupyterlab_shows_no_error_and_a_live_progress_bar(page, lab,
         if o.output_type == "error"
     ]
     assert not errors, errors
+    assert not not_run, f"cells Run All did not reach: {not_run}"
+    assert page.evaluate("() => window.__sawProgress"), "no live progress bar widget was shown"
+    assert page.locator("text=Error displaying widget").count() == 0
     (training,) = [
         c for c in saved.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "run_training"
     ]
