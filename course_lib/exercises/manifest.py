@@ -27,18 +27,21 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from course_lib.exercises.compare import first_difference
 from course_lib.exercises.finding import Finding
 
 __all__ = [
     "NOTEBOOKS",
     "Close",
     "Diagnosed",
+    "Diagnosis",
     "Entry",
     "Given",
     "Judge",
     "NetworkProbe",
     "PolicyCriterion",
     "exercise_module",
+    "judge_by",
     "load_given",
     "load_manifest",
 ]
@@ -185,3 +188,32 @@ def load_given(assignment: str, metadata: Mapping[str, Any] | None = None) -> tu
             f"{assignment}: {name}.GIVEN must be a tuple of Given (see docs/authoring.md)"
         )
     return tuple(given)
+
+
+Diagnosis = Callable[[dict[str, Any], dict[str, Any]], Finding | None]
+"""A diagnosis: ``(the student's record, the grader's case) -> Finding | None``."""
+
+
+def _read(diagnose: Diagnosis, student: Any, ref: Any) -> Finding | None:
+    """``diagnose`` on the student's record, if it is for the grader's case."""
+    if not isinstance(student, dict):
+        return Finding("malformed observation (not a mapping)")
+    if first_difference(ref["case"], student.get("case"), "", 1e-9, 1e-12) is not None:
+        return Finding("the observation is not for the grader's inputs")
+    try:
+        return diagnose(student, ref["case"])
+    except Exception as err:  # a malformed (or forged) record earns nothing, and says so
+        return Finding(f"malformed observation ({type(err).__name__}: {err})")
+
+
+def judge_by(diagnose: Diagnosis) -> Judge:
+    """The judge that reads an observation with ``diagnose``: a record (a mapping holding
+    the ``case`` it was made on) for another case than the grader's earns nothing, and a
+    malformed or forged one is refused with its error, never raised."""
+
+    def judge(student: Any, reference: Any) -> Finding | None:
+        return _read(diagnose, student, reference)
+
+    judge.__name__ = judge.__qualname__ = f"judge_by_{diagnose.__name__}"
+    judge.__doc__ = f"Judge an observation with :func:`{diagnose.__name__}`."
+    return judge

@@ -9,12 +9,10 @@ Part of :mod:`course_lib.exercises.ddpg`.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
-from course_lib.exercises.compare import each_record, first_difference
+from course_lib.exercises.compare import each_record
 from course_lib.exercises.ddpg.agent_step import diagnose_agent_step
-from course_lib.exercises.ddpg.base import Record
 from course_lib.exercises.ddpg.ou_noise import diagnose_ou_noise
 from course_lib.exercises.ddpg.replay_buffer import diagnose_replay_buffer
 from course_lib.exercises.ddpg.soft_update import diagnose_soft_update
@@ -25,37 +23,12 @@ from course_lib.exercises.manifest import (
     Diagnosed,
     Entry,
     Given,
-    Judge,
     NetworkProbe,
     PolicyCriterion,
+    judge_by,
 )
 
-__all__ = ["GIVEN", "MANIFEST", "judge_by", "judge_replay_buffer"]
-
-Diagnosis = Callable[[Record, Record], Finding | None]
-
-
-def _read(diagnose: Diagnosis, student: Any, ref: Any) -> Finding | None:
-    """``diagnose`` on the student's record, if it is for the grader's case."""
-    if not isinstance(student, dict):
-        return Finding("malformed observation (not a mapping)")
-    if first_difference(ref["case"], student.get("case"), "", 1e-9, 1e-12) is not None:
-        return Finding("the observation is not for the grader's inputs")
-    try:
-        return diagnose(student, ref["case"])
-    except Exception as err:  # a malformed (or forged) record earns nothing, and says so
-        return Finding(f"malformed observation ({type(err).__name__}: {err})")
-
-
-def judge_by(diagnose: Diagnosis) -> Judge:
-    """The judge that reads an observation with ``diagnose``."""
-
-    def judge(student: Any, reference: Any) -> Finding | None:
-        return _read(diagnose, student, reference)
-
-    judge.__name__ = judge.__qualname__ = f"judge_by_{diagnose.__name__}"
-    judge.__doc__ = f"Judge an observation with :func:`{diagnose.__name__}`."
-    return judge
+__all__ = ["GIVEN", "MANIFEST", "judge_replay_buffer"]
 
 
 def judge_replay_buffer(student: Any, reference: Any) -> Finding | None:
@@ -64,7 +37,7 @@ def judge_replay_buffer(student: Any, reference: Any) -> Finding | None:
     return each_record(
         cases,
         reference["cases"],
-        lambda got, ref, _: _read(diagnose_replay_buffer, got, ref),
+        lambda got, ref, _: judge_by(diagnose_replay_buffer)(got, ref),
         "buffer",
     )
 

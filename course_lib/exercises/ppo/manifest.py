@@ -18,7 +18,14 @@ import numpy as np
 
 from course_lib.exercises.compare import each_record, first_difference
 from course_lib.exercises.finding import Finding
-from course_lib.exercises.manifest import Close, Diagnosed, Entry, NetworkProbe, PolicyCriterion
+from course_lib.exercises.manifest import (
+    Close,
+    Diagnosed,
+    Entry,
+    NetworkProbe,
+    PolicyCriterion,
+    judge_by,
+)
 from course_lib.exercises.ppo.update_model import diagnose_update_model
 
 __all__ = [
@@ -27,7 +34,6 @@ __all__ = [
     "judge_init_layer_uniform",
     "judge_ppo_iter",
     "judge_ppo_losses",
-    "judge_update_model",
 ]
 
 
@@ -155,19 +161,6 @@ def judge_agent_step(student: Any, reference: Any) -> Finding | None:
     return None
 
 
-def judge_update_model(student: Any, reference: Any) -> Finding | None:
-    """:func:`~course_lib.exercises.ppo.update_model.diagnose_update_model` on the student's
-    record, if it is for the grader's case."""
-    if not isinstance(student, dict):
-        return Finding("malformed observation (not a mapping)")
-    if first_difference(reference["case"], student.get("case"), "", 1e-9, 1e-12) is not None:
-        return Finding("the observation is not for the grader's inputs")
-    try:
-        return diagnose_update_model(student, reference["case"])
-    except Exception as err:  # a malformed (or forged) record earns nothing, and says so
-        return Finding(f"malformed observation ({type(err).__name__}: {err})")
-
-
 MANIFEST: dict[str, Entry] = {
     "action_normalizer": Close(),
     "init_layer_uniform": Diagnosed(
@@ -186,7 +179,7 @@ MANIFEST: dict[str, Entry] = {
         judge_agent_step, "episode ends masked; truncated steps bootstrap from the final state"
     ),
     "ppo_update_model": Diagnosed(
-        judge_update_model,
+        judge_by(diagnose_update_model),
         "each loss reads the right tensors; the critic rests at the returns; one step per "
         "minibatch on its own gradient; storage emptied; the mean losses returned",
     ),
