@@ -101,6 +101,10 @@ def test_run_all_in_jupyterlab_shows_no_error_and_a_live_progress_bar(page, lab,
     page.wait_for_selector(".jp-Notebook .jp-CodeCell", timeout=60_000)
     page.wait_for_function("() => window.jupyterapp !== undefined", timeout=60_000)
     page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=60_000)
+    page.wait_for_function(  # the kernel is up: Run All sent before it would be lost
+        "() => window.jupyterapp.shell.currentWidget?.sessionContext?.isReady === true",
+        timeout=120_000,
+    )
     page.evaluate(_WATCH)
     page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
     deadline = time.monotonic() + 300
