@@ -184,7 +184,7 @@ def _train_ours(key: str, pair: Pair, seed: int, probe: Probe) -> str:
     elif key == "ddpg-pendulum":
         cl.seed_everything(seed)
         agent = ns["DDPGAgent"](
-            ns["make_train_env"](seed), memory_size=config.memory_size,
+            ns["make_train_env"](config, seed), memory_size=config.memory_size,
             batch_size=config.batch_size, ou_noise_theta=config.ou_noise_theta,
             ou_noise_sigma=config.ou_noise_sigma, gamma=config.gamma, tau=config.tau,
             initial_random_steps=config.initial_random_steps,

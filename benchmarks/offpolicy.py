@@ -57,6 +57,17 @@ TASKS = {
     "ddpg-pendulum": Task(
         "DDPG on Pendulum-v1", "04_ddpg", "Pendulum-v1", -200.0, 20, 6_000, 10.0, -600.0, 15_000
     ),
+    "ddpg-mountaincar": Task(
+        "DDPG on MountainCarContinuous-v0",
+        "04_ddpg",
+        "MountainCarContinuous-v0",
+        90.0,
+        10,
+        50_000,
+        150.0,
+        50.0,
+        60_000,
+    ),
     "td3-pendulum": Task(
         "TD3 on Pendulum-v1", "05_td3", "Pendulum-v1", -200.0, 20, 8_000, 15.0, -600.0, 20_000
     ),
@@ -89,13 +100,17 @@ def parse_overrides(items: list[str]) -> dict:
     return overrides
 
 
+def _config_name(task: Task) -> str:
+    """The name of the notebook's config of the task's env."""
+    if task.env_id != "Pendulum-v1":
+        return "mountaincar"
+    return "config" if task.notebook == "04_ddpg" else "pendulum"
+
+
 def _apply_overrides(task: Task, ns: dict, overrides: dict) -> None:
-    """Change fields of the notebook's config in ``ns``: 04's ``config``, or 05's config of
-    the task's env (``pendulum`` or ``mountaincar``)."""
-    if task.notebook == "04_ddpg":
-        name = "config"
-    else:
-        name = "pendulum" if task.env_id == "Pendulum-v1" else "mountaincar"
+    """Change fields of the notebook's config of the task's env in ``ns``: 04's ``config``
+    or ``mountaincar``, 05's ``pendulum`` or ``mountaincar``."""
+    name = _config_name(task)
     fields = {f.name for f in dataclasses.fields(ns[name])}
     unknown = sorted(set(overrides) - fields)
     if unknown:
@@ -139,7 +154,7 @@ def worker(task_key: str, seed: int, overrides: dict | None = None) -> dict:
             with cl.random_state(12_345):
                 unseen = cl.evaluate(
                     task.env_id,
-                    ns["greedy"](copy.deepcopy(model)),
+                    policy_of(copy.deepcopy(model)),
                     n_episodes=1_000,
                     seed=50_000,
                     batched=True,
@@ -149,12 +164,19 @@ def worker(task_key: str, seed: int, overrides: dict | None = None) -> dict:
         probe_seconds += time.perf_counter() - t0
         return record["stop"] is not None and record["criterion"] is not None
 
+    if task.notebook == "04_ddpg":
+
+        def policy_of(actor):  # type: ignore[no-untyped-def]
+            return ns["greedy"](actor, task.env_id)
+
+    else:
+        policy_of = ns["greedy"]
     stop_rule.CriterionTracker.check = check  # type: ignore[method-assign]
     if task.notebook == "04_ddpg":
-        config = ns["config"]
+        config = ns[_config_name(task)]
         cl.seed_everything(seed)
         agent = ns["DDPGAgent"](
-            ns["make_train_env"](seed),
+            ns["make_train_env"](config, seed),
             memory_size=config.memory_size,
             batch_size=config.batch_size,
             ou_noise_theta=config.ou_noise_theta,
@@ -162,6 +184,7 @@ def worker(task_key: str, seed: int, overrides: dict | None = None) -> dict:
             gamma=config.gamma,
             tau=config.tau,
             initial_random_steps=config.initial_random_steps,
+            config=config,
         )
         agent.train(task.budget)
         steps = agent.total_step

@@ -316,7 +316,9 @@ class LivePlot:
             ax.plot(ex, ey, "o", color="C3", ms=4, label="greedy eval")
         if self.threshold is not None:
             ax.axhline(self.threshold, color="C3", ls="--", lw=1.2, label="criterion")
-        ax.legend(loc="upper left", fontsize="small", framealpha=0.8)
+        # "best": a learning curve that rises to the top left (MountainCar's first successes)
+        # or stays low on the right (a failed run) leaves a different corner free
+        ax.legend(loc="best", fontsize="small", framealpha=0.8)
         ax.grid(alpha=0.3)
         ax.set_title(" · ".join(parts))
         ax.set_ylabel("score")

@@ -258,3 +258,40 @@ def test_plot_curves_single_run_has_no_band() -> None:
 def test_plot_curves_bad_input(kwargs: dict[str, Any], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         plot_curves(**kwargs)
+
+
+def _points_under_legend(ax: Any) -> int:
+    """How many plotted score points (display coordinates) lie inside the legend's box."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    renderer = FigureCanvasAgg(ax.figure).get_renderer()
+    ax.figure.draw(renderer)  # lays the figure out as the PNG was: the legend's place is known
+    box = ax.get_legend().get_window_extent(renderer)
+    inside = 0
+    for line in ax.get_lines():
+        if line.get_label() == "criterion":
+            continue
+        xy = ax.transData.transform(np.column_stack([line.get_xdata(), line.get_ydata()]))
+        inside += sum(box.contains(x, y) for x, y in xy)
+    return inside
+
+
+@pytest.mark.parametrize(
+    ("scores", "criterion"),
+    [
+        # MountainCar: the first successes climb to the top within a few episodes
+        ([-30.0, 20.0, 60.0, 85.0, 88.0] + [90.0 + (i % 3) for i in range(35)], 90.0),
+        # Pendulum: from -1,500 up to -150
+        (list(np.linspace(-1500.0, -150.0, 40)), -200.0),
+        # a run that never learns: flat at the bottom, far below the criterion
+        ([-1000.0 + (i % 5) for i in range(40)], -200.0),
+    ],
+    ids=["rises-at-once", "rises-slowly", "flat"],
+)
+def test_liveplot_legend_leaves_the_scores_visible(
+    tmp_path: Path, scores: list[float], criterion: float
+) -> None:
+    plot = LivePlot("t", window=5, threshold=criterion, path=tmp_path / "p.png")
+    plot.update(scores, [0.0] * 10, [0.0] * 10, evals=[(10.0, scores[9]), (30.0, scores[29])])
+    plot.close()
+    assert _points_under_legend(plot.fig.axes[0]) == 0

@@ -68,6 +68,7 @@ MANIFEST: dict[str, Entry] = {
         "updates; two floats returned",
     ),
     "trained_policy": PolicyCriterion(),
+    "trained_policy_mountaincar": PolicyCriterion(),
 }
 
 GIVEN: tuple[Given, ...] = (

@@ -388,10 +388,13 @@ def test_ddpg_notebook_correct_and_the_homeworks_uniform_noise(settings, tmp_pat
     path.parent.mkdir(parents=True)
     nbformat.write(fill(source), path)
     rec = grade_one("s", "04_ddpg", path, settings)
-    assert rec.max_score == 18.0 and rec.score == 14.0, [(t.grade_id, t.message) for t in rec.tests]
+    assert rec.max_score == 21.0 and rec.score == 14.0, [(t.grade_id, t.message) for t in rec.tests]
     (reward,) = [t for t in rec.tests if t.grade_id == "test_reward"]
     assert reward.score == 0.0 and "-200" in reward.message, reward.message
-    assert "agent.gif" in rec.artifacts and "learning_curve.png" in rec.artifacts
+    (mountaincar,) = [t for t in rec.tests if t.grade_id == "test_reward_mountaincar"]
+    assert mountaincar.score == 0.0 and "90" in mountaincar.message, mountaincar.message
+    assert "agent.gif" in rec.artifacts and "agent_mountaincar.gif" in rec.artifacts
+    assert "learning_curve.png" in rec.artifacts
     # the homework's OU noise: uniform kicks, never negative
     buggy = fill(
         source,
@@ -412,11 +415,33 @@ def test_ddpg_notebook_correct_and_the_homeworks_uniform_noise(settings, tmp_pat
         "test_soft_update": 2.0,
         "test_agent": 4.0,
         "test_reward": 0.0,
+        "test_reward_mountaincar": 0.0,
     }, scores
     (noise_test,) = [t for t in rec.tests if t.grade_id == "test_ou_noise"]
     assert "never negative" in noise_test.visible or "uniform" in noise_test.visible, (
         noise_test.visible
     )
+
+
+@pytest.mark.slow
+def test_agents_whose_visible_reward_check_failed_are_still_animated(settings, tmp_path):
+    # The student's cell turns fast mode off after training's budgets were set: the visible
+    # check_reward then judges the barely trained actors and raises. The hidden tests of
+    # the same cells still export both policies, so the grader plays and animates them.
+    settings = dataclasses.replace(settings, fast=True)
+    path = tmp_path / "submitted" / "s" / "04_ddpg" / "04_ddpg.ipynb"
+    path.parent.mkdir(parents=True)
+    flip = "\nimport os\n\nos.environ['COURSE_LIB_FAST'] = '0'\n"
+    nbformat.write(fill(SOLUTIONS / "04_ddpg.ipynb", {"agent": lambda src: src + flip}), path)
+    rec = grade_one("s", "04_ddpg", path, settings)
+    tests = {t.grade_id: t for t in rec.tests}
+    for grade_id, criterion in [("test_reward", "-200"), ("test_reward_mountaincar", "90")]:
+        test = tests[grade_id]
+        assert "RewardCriterionNotMet: [check_reward]" in test.visible, test.visible
+        assert f"criterion {criterion}" in test.visible, test.visible
+        assert test.score == 0.0 and criterion in test.message, test.message
+    assert "agent.gif" in rec.artifacts and "agent_mountaincar.gif" in rec.artifacts
+    assert rec.score == 14.0, [(t.grade_id, t.score, t.message) for t in rec.tests]
 
 
 @pytest.mark.slow
