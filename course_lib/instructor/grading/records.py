@@ -18,7 +18,7 @@ from course_lib.instructor.release.context import is_test_cell
 
 __all__ = ["GRADER_VERSION", "failed_record"]
 
-GRADER_VERSION = f"{course_lib.__version__}-g9"
+GRADER_VERSION = f"{course_lib.__version__}-g10"
 """Part of every gradebook row; a new version re-grades everything."""
 
 
