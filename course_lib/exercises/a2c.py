@@ -25,8 +25,15 @@ from course_lib.exercises.compare import (
     shape_finding,
     values_finding,
 )
-from course_lib.exercises.finding import Finding
-from course_lib.exercises.manifest import Close, Diagnosed, Entry, NetworkProbe, PolicyCriterion
+from course_lib.exercises.finding import Finding, Hint
+from course_lib.exercises.manifest import (
+    Close,
+    Diagnosed,
+    Entry,
+    KnownMistakes,
+    NetworkProbe,
+    PolicyCriterion,
+)
 from course_lib.exercises.networks import (
     build,
     deterministic_finding,
@@ -102,34 +109,49 @@ def diagnose_actor(Actor: Callable[..., torch.nn.Module]) -> Finding | None:
         except ValueError as err:
             return Finding(
                 f"building the distribution failed: {err}",
-                hint="raw network outputs are not probabilities: use "
-                "`Categorical(logits=self.net(obs))`, or softmax them first.",
+                hint=Hint(
+                    "a2c.actor.raw_scores_as_probs",
+                    "raw network outputs are not probabilities: use "
+                    "`Categorical(logits=self.net(obs))`, or softmax them first.",
+                ),
             )
         if not isinstance(dist, torch.distributions.Categorical):
             return Finding(
                 "forward(obs) must return a torch.distributions.Categorical.",
                 got=type(dist).__name__,
-                hint="end forward with `return Categorical(logits=logits)`.",
+                hint=Hint(
+                    "a2c.actor.not_categorical",
+                    "end forward with `return Categorical(logits=logits)`.",
+                ),
             )
         found = shape_finding(
             "dist.probs",
             dist.probs,
             (7, num_actions),
-            hint="one distribution per observation over num_actions actions.",
+            hint=Hint(
+                "a2c.actor.wrong_distribution_shape",
+                "one distribution per observation over num_actions actions.",
+            ),
         )
         if found is not None:
             return found
         if not bool((dist.probs >= 0).all()):
             return Finding(
                 "dist.probs has negative entries.",
-                hint="pass the network output as logits=..., or softmax over dim=-1.",
+                hint=Hint(
+                    "a2c.actor.raw_scores_as_probs",
+                    "pass the network output as logits=..., or softmax over dim=-1.",
+                ),
             )
         row_sums = dist.probs.detach().sum(dim=-1)
         found = close_finding(
             "row sums of dist.probs",
             row_sums,
             torch.ones(7),
-            hint="pass the network output as logits=..., or softmax over dim=-1.",
+            hint=Hint(
+                "a2c.actor.raw_scores_as_probs",
+                "pass the network output as logits=..., or softmax over dim=-1.",
+            ),
         )
         if found is not None:
             return found
@@ -138,8 +160,11 @@ def diagnose_actor(Actor: Callable[..., torch.nn.Module]) -> Finding | None:
             "probabilities of obs[2] evaluated alone",
             single[0],
             dist.probs.detach()[2],
-            hint="one observation's action probabilities depend on the rest of the batch: "
-            "normalize over the actions (softmax dim=-1), never over the batch (dim=0).",
+            hint=Hint(
+                "a2c.actor.softmax_over_batch",
+                "one observation's action probabilities depend on the rest of the batch: "
+                "normalize over the actions (softmax dim=-1), never over the batch (dim=0).",
+            ),
         )
         if found is not None:
             return found
@@ -152,7 +177,10 @@ def diagnose_actor(Actor: Callable[..., torch.nn.Module]) -> Finding | None:
         if not (len(params) > 0 and any(g.abs().sum() > 0 for g in grads(log_probs.sum(), params))):
             return Finding(
                 "no gradient flows from log_prob back to the actor's parameters.",
-                hint="build the distribution from the network's output without detaching it.",
+                hint=Hint(
+                    "a2c.actor.output_detached",
+                    "build the distribution from the network's output without detaching it.",
+                ),
             )
         found = deterministic_finding(
             top_probability_scaled(actor, lambda net, x=obs: net(x).probs)
@@ -194,14 +222,26 @@ _CASES: list[tuple[list[float], float, list[float], dict[str, list[float]]]] = [
 
 
 _HINTS = {
-    "gamma_h": "the discount of reward r_h seen from step t is gamma^(h - t), not gamma^h: "
-    "every return starts undiscounted at its own step.",
-    "forward": "accumulate from the END of the episode backwards, G_t = r_t + gamma * G_(t+1), "
-    "and return the returns in time order (the first step's first).",
-    "reversed": "the returns come last step first: the list built backwards must be reversed "
-    "(returns[::-1]) to be in time order.",
-    "normalized": "compute_returns returns the raw discounted returns; normalize them (if you "
-    "want to) in the training loop.",
+    "gamma_h": Hint(
+        "a2c.compute_returns.gamma_h_from_start",
+        "the discount of reward r_h seen from step t is gamma^(h - t), not gamma^h: "
+        "every return starts undiscounted at its own step.",
+    ),
+    "forward": Hint(
+        "a2c.compute_returns.accumulated_forwards",
+        "accumulate from the END of the episode backwards, G_t = r_t + gamma * G_(t+1), "
+        "and return the returns in time order (the first step's first).",
+    ),
+    "reversed": Hint(
+        "a2c.compute_returns.backward_list_not_reversed",
+        "the returns come last step first: the list built backwards must be reversed "
+        "(returns[::-1]) to be in time order.",
+    ),
+    "normalized": Hint(
+        "a2c.compute_returns.normalizes_returns",
+        "compute_returns returns the raw discounted returns; normalize them (if you "
+        "want to) in the training loop.",
+    ),
 }
 
 
@@ -237,7 +277,10 @@ def diagnose_compute_returns(
                 *((values, _HINTS[key]) for key, values in wrong.items()),
                 *_order_mistakes(rewards, gamma, expected),
             ],
-            hint="G_t = sum over h >= t of gamma^(h - t) * r_h.",
+            hint=Hint(
+                "a2c.compute_returns.wrong_discounting",
+                "G_t = sum over h >= t of gamma^(h - t) * r_h.",
+            ),
             case=f"rewards={rewards}, gamma={gamma}",
         )
         if found is not None:
@@ -289,8 +332,11 @@ def diagnose_evaluate_actions(evaluate_actions: Callable[..., Any]) -> Finding |
         "values",
         values,
         (5,),
-        hint="the critic gives (T, 1): flatten it with `.squeeze(-1)` so it lines up with "
-        "the returns (T,) instead of broadcasting into a (T, T) matrix.",
+        hint=Hint(
+            "a2c.evaluate_actions.values_not_squeezed",
+            "the critic gives (T, 1): flatten it with `.squeeze(-1)` so it lines up with "
+            "the returns (T,) instead of broadcasting into a (T, T) matrix.",
+        ),
     )
     if found is not None:
         return found
@@ -301,12 +347,33 @@ def diagnose_evaluate_actions(evaluate_actions: Callable[..., Any]) -> Finding |
         log_probs.detach(),
         np.log([0.2, 0.4, 0.7, 0.9, 0.3]),
         mistakes=[
-            (log.max(axis=1), "use the actions that were taken, not the most probable ones."),
-            (log[:, 0], "use `dist.log_prob(actions)` with the actions taken at each step."),
-            (log[:, 1], "use `dist.log_prob(actions)` with the actions taken at each step."),
+            (
+                log.max(axis=1),
+                Hint(
+                    "a2c.evaluate_actions.uses_most_probable_action",
+                    "use the actions that were taken, not the most probable ones.",
+                ),
+            ),
+            (
+                log[:, 0],
+                Hint(
+                    "a2c.evaluate_actions.same_action_every_row",
+                    "use `dist.log_prob(actions)` with the actions taken at each step.",
+                ),
+            ),
+            (
+                log[:, 1],
+                Hint(
+                    "a2c.evaluate_actions.same_action_every_row",
+                    "use `dist.log_prob(actions)` with the actions taken at each step.",
+                ),
+            ),
         ],
-        hint="log_probs[t] is log pi(actions[t] | obs[t]): `actor(obs).log_prob(actions)`. "
-        "Do not sample new actions here.",
+        hint=Hint(
+            "a2c.evaluate_actions.wrong_actions_evaluated",
+            "log_probs[t] is log pi(actions[t] | obs[t]): `actor(obs).log_prob(actions)`. "
+            "Do not sample new actions here.",
+        ),
         case="a table actor with known probabilities",
     )
     if found is not None:
@@ -324,7 +391,10 @@ def diagnose_evaluate_actions(evaluate_actions: Callable[..., Any]) -> Finding |
     if not (bool(g_actor.abs().sum() > 0) and bool(g_critic.abs().sum() > 0)):
         return Finding(
             "log_probs or values carry no gradient back to the networks.",
-            hint="compute them with gradient on: no torch.no_grad(), .detach() or .item() here.",
+            hint=Hint(
+                "a2c.evaluate_actions.gradient_cut",
+                "compute them with gradient on: no torch.no_grad(), .detach() or .item() here.",
+            ),
         )
     return None
 
@@ -350,26 +420,37 @@ def diagnose_a2c_losses(a2c_losses: Callable[..., Any]) -> Finding | None:
             return Finding(
                 f"{label} must be a scalar tensor (0-dim).",
                 got=getattr(loss, "shape", type(loss).__name__),
-                hint="reduce over the episode with .mean() or .sum().",
+                hint=Hint(
+                    "a2c.losses.not_reduced", "reduce over the episode with .mean() or .sum()."
+                ),
             )
     a_logp, a_v, a_r = (g.numpy() for g in grads(actor_loss, [log_probs, values, returns]))
     c_logp, c_v, c_r = (g.numpy() for g in grads(critic_loss, [log_probs, values, returns]))
     if not (np.allclose(a_v, 0) and np.allclose(a_r, 0)):
         return Finding(
             "the actor loss sends gradient into the values (or the returns).",
-            hint="detach the advantage in the actor term: `(returns - values).detach()`; the "
-            "actor must not train the critic.",
+            hint=Hint(
+                "a2c.losses.advantage_not_detached",
+                "detach the advantage in the actor term: `(returns - values).detach()`; the "
+                "actor must not train the critic.",
+            ),
         )
     if not np.allclose(c_logp, 0):
         return Finding(
             "the critic loss depends on the log-probabilities.",
-            hint="the critic loss compares values with returns only.",
+            hint=Hint(
+                "a2c.losses.critic_uses_log_probs",
+                "the critic loss compares values with returns only.",
+            ),
         )
     if not np.allclose(c_r, 0):
         return Finding(
             "the critic loss sends gradient into the returns (the target).",
-            hint="detach the target: `loss_fn(values, returns.detach())`, so the "
-            "critic moves toward the target and not the target toward the critic.",
+            hint=Hint(
+                "a2c.losses.target_not_detached",
+                "detach the target: `loss_fn(values, returns.detach())`, so the "
+                "critic moves toward the target and not the target toward the critic.",
+            ),
         )
     advantage = (returns - values).detach().numpy()
     if advantage_weights(a_logp, advantage) is None:
@@ -379,10 +460,16 @@ def diagnose_a2c_losses(a2c_losses: Callable[..., Any]) -> Finding | None:
             expected="d actor_loss / d log_probs = -c * A for one c > 0, A = returns - values "
             "(or A normalized over the batch, (A - mean) / std)",
             got=np.round(a_logp, 4),
-            hint="the sign is flipped: minimize -(log_probs * advantage)."
+            hint=Hint(
+                "a2c.losses.actor_loss_sign",
+                "the sign is flipped: minimize -(log_probs * advantage).",
+            )
             if flipped
-            else "the actor loss is -(log_probs * advantage).mean() (or .sum()), nothing else "
-            "weighted per step.",
+            else Hint(
+                "a2c.losses.wrong_actor_weights",
+                "the actor loss is -(log_probs * advantage).mean() (or .sum()), nothing else "
+                "weighted per step.",
+            ),
         )
     diff = (values - returns).detach().numpy()
     if not (np.all(np.sign(c_v) == np.sign(diff)) and np.all(c_v != 0)):
@@ -390,7 +477,10 @@ def diagnose_a2c_losses(a2c_losses: Callable[..., Any]) -> Finding | None:
             "the critic loss does not pull each value toward its own return.",
             expected=f"gradient signs {np.sign(diff).astype(int).tolist()} (of value - return)",
             got=np.round(c_v, 4),
-            hint="use MSE or Huber between values and returns, elementwise (both of shape (T,)).",
+            hint=Hint(
+                "a2c.losses.critic_not_elementwise",
+                "use MSE or Huber between values and returns, elementwise (both of shape (T,)).",
+            ),
         )
     at_target = a2c_losses(log_probs, returns.detach().clone(), returns)[1]
     found = close_finding(
@@ -398,7 +488,10 @@ def diagnose_a2c_losses(a2c_losses: Callable[..., Any]) -> Finding | None:
         [float(at_target.detach())],
         [0.0],
         atol=1e-6,
-        hint="the critic loss must be 0 when every value equals its return.",
+        hint=Hint(
+            "a2c.losses.critic_extra_terms",
+            "the critic loss must be 0 when every value equals its return.",
+        ),
     )
     if found is not None:
         return found
@@ -411,8 +504,11 @@ def diagnose_a2c_losses(a2c_losses: Callable[..., Any]) -> Finding | None:
             f"{label} with values of shape (T, 1)",
             [float(a.detach())],
             [float(b.detach())],
-            hint="values of shape (T, 1) broadcast against returns (T,) into a (T, T) matrix: "
-            "flatten them first (`values.reshape(-1)` or `.squeeze(-1)`).",
+            hint=Hint(
+                "a2c.losses.values_not_flattened",
+                "values of shape (T, 1) broadcast against returns (T,) into a (T, T) matrix: "
+                "flatten them first (`values.reshape(-1)` or `.squeeze(-1)`).",
+            ),
         )
         if found is not None:
             return found
@@ -459,15 +555,20 @@ def _a2c_losses_record(got: Any, ref: Any, where: str) -> Finding | None:
         (
             np.allclose(g_a_v, 0) and np.allclose(g_a_r, 0),
             "actor loss sends gradient to values/returns",
+            "a2c.losses.advantage_not_detached",
         ),
         (
             np.allclose(g_c_lp, 0) and np.allclose(g_c_r, 0),
             "critic loss sends gradient to log_probs/returns",
+            "a2c.losses.target_not_detached"
+            if np.allclose(g_c_lp, 0)
+            else "a2c.losses.critic_uses_log_probs",
         ),
         (
             advantage_weights(g_a_lp, advantage) is not None,
             "actor gradient is not a positive multiple of -advantage (or of the advantage "
             "normalized over the batch)",
+            "a2c.losses.wrong_actor_weights",
         ),
         (
             bool(
@@ -477,24 +578,77 @@ def _a2c_losses_record(got: Any, ref: Any, where: str) -> Finding | None:
                 )
             ),
             "critic gradient does not pull values toward returns",
+            "a2c.losses.critic_not_elementwise",
         ),
-        (abs(at_target) < 1e-6, "critic loss is not 0 when values equal returns"),
+        (
+            abs(at_target) < 1e-6,
+            "critic loss is not 0 when values equal returns",
+            "a2c.losses.critic_extra_terms",
+        ),
         (
             math.isclose(column[0], actor_loss, rel_tol=1e-5, abs_tol=1e-6)
             and math.isclose(column[1], critic_loss, rel_tol=1e-5, abs_tol=1e-6),
             "values of shape (T, 1) change the losses (broadcasting)",
+            "a2c.losses.values_not_flattened",
         ),
     ]
-    for ok, why in checks:
+    for ok, why, mistake in checks:
         if not ok:
-            return Finding(f"{where}: {why}")
+            return Finding(f"{where}: {why}", mistake=mistake)
     return None
 
+
+def discounted_returns(rewards: list[float], gamma: float) -> list[float]:
+    """G_t = r_t + gamma * G_(t+1), in time order (the reference's answer)."""
+    returns, g = [], 0.0
+    for reward in reversed(rewards):
+        g = reward + gamma * g
+        returns.append(g)
+    return returns[::-1]
+
+
+def _returns_forwards(rewards: list[float], gamma: float) -> list[float]:
+    returns, g = [], 0.0
+    for reward in rewards:
+        g = reward + gamma * g
+        returns.append(g)
+    return returns
+
+
+def _returns_gamma_h(rewards: list[float], gamma: float) -> list[float]:
+    return [sum(gamma**h * rewards[h] for h in range(t, len(rewards))) for t in range(len(rewards))]
+
+
+def _returns_not_reversed(rewards: list[float], gamma: float) -> list[float]:
+    return discounted_returns(rewards, gamma)[::-1]
+
+
+def _returns_normalized(rewards: list[float], gamma: float) -> list[float]:
+    g = np.asarray(discounted_returns(rewards, gamma), dtype=np.float64)
+    return list((g - g.mean()) / (g.std() + 1e-8)) if g.size else []
+
+
+COMPUTE_RETURNS_MISTAKES: dict[str, tuple[Callable[..., list[float]], ...]] = {
+    "a2c.compute_returns.accumulated_forwards": (
+        _returns_forwards,
+        lambda rewards, gamma: _returns_forwards(rewards, gamma)[::-1],
+    ),
+    "a2c.compute_returns.gamma_h_from_start": (_returns_gamma_h,),
+    "a2c.compute_returns.backward_list_not_reversed": (_returns_not_reversed,),
+    "a2c.compute_returns.normalizes_returns": (_returns_normalized,),
+}
+"""Known wrong ``compute_returns`` implementations, by mistake name: the grader replays its
+probe with each to name a wrong answer (:class:`~course_lib.exercises.manifest.KnownMistakes`)."""
 
 MANIFEST: dict[str, Entry] = {
     "actor": NetworkProbe("actor"),
     "critic": NetworkProbe("critic"),
-    "compute_returns": Close(),
+    "compute_returns": Close(
+        known=KnownMistakes(
+            "course_lib.probes.a2c:probe_compute_returns",
+            "course_lib.exercises.a2c:COMPUTE_RETURNS_MISTAKES",
+        )
+    ),
     "evaluate_actions": Close(),
     "a2c_losses": Diagnosed(judge_a2c_losses, "every property of a correct A2C loss holds"),
     "trained_policy": PolicyCriterion(),

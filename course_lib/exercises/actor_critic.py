@@ -18,8 +18,8 @@ import numpy as np
 import torch
 
 from course_lib.exercises.compare import close_finding, shape_finding, values_finding
-from course_lib.exercises.finding import Finding
-from course_lib.exercises.manifest import Close, Entry, NetworkProbe, PolicyCriterion
+from course_lib.exercises.finding import Finding, Hint
+from course_lib.exercises.manifest import Close, Entry, KnownMistakes, NetworkProbe, PolicyCriterion
 from course_lib.exercises.networks import (
     build,
     deterministic_finding,
@@ -42,9 +42,10 @@ __all__ = [
     "diagnose_num_hidden",
 ]
 
-NO_SOFTMAX = (
+NO_SOFTMAX = Hint(
+    "actor_critic.network.no_softmax_over_actions",
     "the policy head must end with a softmax over the actions: "
-    "`torch.softmax(logits, dim=-1)` (dim=-1, not 0: dim 0 normalizes across the batch)."
+    "`torch.softmax(logits, dim=-1)` (dim=-1, not 0: dim 0 normalizes across the batch).",
 )
 
 # ---------------------------------------------------------------------------
@@ -75,13 +76,18 @@ def diagnose_actor_critic(
         "action_probs",
         probs,
         (7, num_actions),
-        hint="one row per observation, one column per action.",
+        hint=Hint(
+            "actor_critic.network.policy_head_wrong_shape",
+            "one row per observation, one column per action.",
+        ),
     ) or shape_finding(
         "value",
         value,
         (7, 1),
-        hint="keep the value head's output as (B, 1); flatten it later, where it meets "
-        "the returns.",
+        hint=Hint(
+            "actor_critic.network.value_squeezed",
+            "keep the value head's output as (B, 1); flatten it later, where it meets the returns.",
+        ),
     )
     if found is not None:
         return found
@@ -99,8 +105,11 @@ def diagnose_actor_critic(
     if not shares_parameters(model, probs[:, 0], value):
         return Finding(
             "the policy head and the value head share no parameters.",
-            hint="both heads should read the same hidden layer (the shared trunk): "
-            "h = relu(trunk(obs)); probs = softmax(policy_head(h)); value = value_head(h).",
+            hint=Hint(
+                "actor_critic.network.no_shared_trunk",
+                "both heads should read the same hidden layer (the shared trunk): "
+                "h = relu(trunk(obs)); probs = softmax(policy_head(h)); value = value_head(h).",
+            ),
         )
     found = value_reach_finding(model, lambda net, x: net(x)[1], num_inputs, "the value head")
     if found is not None:
@@ -122,7 +131,10 @@ def diagnose_num_hidden(ActorCritic: Callable[..., torch.nn.Module]) -> Finding 
         return Finding(
             "num_hidden does not change the network's size.",
             got=f"{small} parameters with num_hidden=16, {large} with 32",
-            hint="use num_hidden as the width of the shared hidden layer.",
+            hint=Hint(
+                "actor_critic.network.num_hidden_ignored",
+                "use num_hidden as the width of the shared hidden layer.",
+            ),
         )
     return None
 
@@ -145,10 +157,19 @@ def diagnose_action_log_probs(action_log_probs: Callable[..., Any]) -> Finding |
         return Finding(
             "action_log_probs must return a tensor.",
             got=type(out).__name__,
-            hint="stay in torch so the gradient reaches the network.",
+            hint=Hint(
+                "actor_critic.action_log_probs.leaves_torch",
+                "stay in torch so the gradient reaches the network.",
+            ),
         )
     found = shape_finding(
-        "log_probs", out, (3,), hint="gather gives (T, 1): squeeze the last dimension."
+        "log_probs",
+        out,
+        (3,),
+        hint=Hint(
+            "actor_critic.action_log_probs.gather_not_squeezed",
+            "gather gives (T, 1): squeeze the last dimension.",
+        ),
     )
     if found is not None:
         return found
@@ -158,13 +179,40 @@ def diagnose_action_log_probs(action_log_probs: Callable[..., Any]) -> Finding |
         out,
         _LOG_PROBS,
         mistakes=[
-            (np.array(_PROBS)[[0, 1, 2], _ACTIONS], "take the log of the probabilities."),
-            (log.max(axis=1), "use the actions that were taken, not the most probable ones."),
-            (log[:, 0], "index each row with its own action: probs[t, actions[t]]."),
-            (log[:, 1], "index each row with its own action: probs[t, actions[t]]."),
+            (
+                np.array(_PROBS)[[0, 1, 2], _ACTIONS],
+                Hint(
+                    "actor_critic.action_log_probs.missing_log",
+                    "take the log of the probabilities.",
+                ),
+            ),
+            (
+                log.max(axis=1),
+                Hint(
+                    "actor_critic.action_log_probs.uses_most_probable_action",
+                    "use the actions that were taken, not the most probable ones.",
+                ),
+            ),
+            (
+                log[:, 0],
+                Hint(
+                    "actor_critic.action_log_probs.same_action_every_row",
+                    "index each row with its own action: probs[t, actions[t]].",
+                ),
+            ),
+            (
+                log[:, 1],
+                Hint(
+                    "actor_critic.action_log_probs.same_action_every_row",
+                    "index each row with its own action: probs[t, actions[t]].",
+                ),
+            ),
         ],
-        hint="pick row t's entry at column actions[t] "
-        "(`probs.gather(1, actions.unsqueeze(1)).squeeze(1)`), then take the log.",
+        hint=Hint(
+            "actor_critic.action_log_probs.wrong_entries_picked",
+            "pick row t's entry at column actions[t] "
+            "(`probs.gather(1, actions.unsqueeze(1)).squeeze(1)`), then take the log.",
+        ),
         case=f"action_probs={_PROBS}, actions={_ACTIONS}",
     )
     if found is not None:
@@ -173,8 +221,11 @@ def diagnose_action_log_probs(action_log_probs: Callable[..., Any]) -> Finding |
     if not bool(g.abs().sum() > 0):
         return Finding(
             "no gradient flows from log_probs back to action_probs.",
-            hint="do not detach, call .item() or go through numpy: the actor learns through "
-            "these log-probabilities.",
+            hint=Hint(
+                "actor_critic.action_log_probs.gradient_cut",
+                "do not detach, call .item() or go through numpy: the actor learns through "
+                "these log-probabilities.",
+            ),
         )
     return None
 
@@ -210,12 +261,24 @@ RETURN_CASES: list[tuple[list[float], float, list[float], dict[str, list[float]]
     ),
 ]
 _RETURN_HINTS = {
-    "gamma_h": "discount each reward by gamma^(h - t), counted from step t, not gamma^h from "
-    "the start of the episode.",
-    "forward": "accumulate from the END of the episode backwards: G_t = r_t + gamma * G_(t+1).",
-    "unbiased": "torch.std is unbiased by default; normalize with the population std "
-    "(`std(unbiased=False)`, like np.std).",
-    "raw": "normalize the returns: subtract their mean and divide by (std + eps).",
+    "gamma_h": Hint(
+        "actor_critic.normalized_returns.gamma_h_from_start",
+        "discount each reward by gamma^(h - t), counted from step t, not gamma^h from "
+        "the start of the episode.",
+    ),
+    "forward": Hint(
+        "actor_critic.normalized_returns.accumulated_forwards",
+        "accumulate from the END of the episode backwards: G_t = r_t + gamma * G_(t+1).",
+    ),
+    "unbiased": Hint(
+        "actor_critic.normalized_returns.unbiased_std",
+        "torch.std is unbiased by default; normalize with the population std "
+        "(`std(unbiased=False)`, like np.std).",
+    ),
+    "raw": Hint(
+        "actor_critic.normalized_returns.not_normalized",
+        "normalize the returns: subtract their mean and divide by (std + eps).",
+    ),
 }
 
 
@@ -232,7 +295,10 @@ def diagnose_normalized_returns(
         return Finding(
             "the returns must be float32.",
             got=out.dtype,
-            hint="build them with torch.tensor(..., dtype=torch.float32).",
+            hint=Hint(
+                "actor_critic.normalized_returns.not_float32",
+                "build them with torch.tensor(..., dtype=torch.float32).",
+            ),
         )
     return values_finding(
         "normalized returns",
@@ -252,7 +318,10 @@ def diagnose_normalized_returns_edges(normalized_returns: Callable[..., Any]) ->
         one,
         [0.0],
         case="a one-step episode, rewards=[5.0]",
-        hint="one return has std 0: with `+ eps` in the denominator it normalizes to 0, not NaN.",
+        hint=Hint(
+            "actor_critic.normalized_returns.missing_eps",
+            "one return has std 0: with `+ eps` in the denominator it normalizes to 0, not NaN.",
+        ),
     )
     if found is not None:
         return found
@@ -260,7 +329,10 @@ def diagnose_normalized_returns_edges(normalized_returns: Callable[..., Any]) ->
         "the returns of an empty episode",
         normalized_returns([], 0.99),
         (0,),
-        hint="return an empty float32 tensor for an empty reward list.",
+        hint=Hint(
+            "actor_critic.normalized_returns.empty_episode_unhandled",
+            "return an empty float32 tensor for an empty reward list.",
+        ),
     )
 
 
@@ -285,7 +357,7 @@ def diagnose_actor_critic_loss(actor_critic_loss: Callable[..., Any]) -> Finding
         return Finding(
             "actor_critic_loss must return a scalar tensor (0-dim).",
             got=getattr(loss, "shape", type(loss).__name__),
-            hint="sum the per-step losses into one number.",
+            hint=Hint("actor_critic.loss.not_reduced", "sum the per-step losses into one number."),
         )
     g_logp, g_v, g_r = grads(loss, [log_probs, values, returns])
     where = f"log_probs=log([0.5, 0.25, 0.8]), values={_V}, returns={_R}"
@@ -294,8 +366,12 @@ def diagnose_actor_critic_loss(actor_critic_loss: Callable[..., Any]) -> Finding
             "gradients of the loss w.r.t. returns",
             g_r,
             [0.0, 0.0, 0.0],
-            hint="the target carries gradient: use `returns.detach()` in both terms, so the "
-            "critic moves its values toward the returns and never the returns toward the values.",
+            hint=Hint(
+                "actor_critic.loss.target_not_detached",
+                "the target carries gradient: use `returns.detach()` in both terms, so the "
+                "critic moves its values toward the returns and never the returns toward the "
+                "values.",
+            ),
         )
         or values_finding(
             "gradients of the loss w.r.t. log_probs",
@@ -304,10 +380,16 @@ def diagnose_actor_critic_loss(actor_critic_loss: Callable[..., Any]) -> Finding
             mistakes=[
                 (
                     [0.8, 0.5, -2.5],
-                    "the actor term's sign is flipped: minimize -log_prob * advantage.",
+                    Hint(
+                        "actor_critic.loss.actor_loss_sign",
+                        "the actor term's sign is flipped: minimize -log_prob * advantage.",
+                    ),
                 )
             ],
-            hint="the actor term is -log_prob * (return - value), summed over the episode.",
+            hint=Hint(
+                "actor_critic.loss.wrong_actor_term",
+                "the actor term is -log_prob * (return - value), summed over the episode.",
+            ),
             case=where,
         )
         or values_finding(
@@ -317,15 +399,24 @@ def diagnose_actor_critic_loss(actor_critic_loss: Callable[..., Any]) -> Finding
             mistakes=[
                 (
                     [-0.8 + _LP[0], -0.5 + _LP[1], 1.0 + _LP[2]],
-                    "the advantage is not detached in the actor term: gradient from the actor "
-                    "flows into the value head. Use `(returns - values).detach()`.",
+                    Hint(
+                        "actor_critic.loss.advantage_not_detached",
+                        "the advantage is not detached in the actor term: gradient from the actor "
+                        "flows into the value head. Use `(returns - values).detach()`.",
+                    ),
                 ),
                 (
                     [-1.6, -1.0, 5.0],
-                    "use the Huber loss (`F.smooth_l1_loss`), not the squared error.",
+                    Hint(
+                        "actor_critic.loss.squared_error_critic",
+                        "use the Huber loss (`F.smooth_l1_loss`), not the squared error.",
+                    ),
                 ),
             ],
-            hint="the critic term is the Huber loss between values and returns, summed.",
+            hint=Hint(
+                "actor_critic.loss.wrong_critic_term",
+                "the critic term is the Huber loss between values and returns, summed.",
+            ),
             case=f"values={_V}, returns={_R}",
         )
         or values_finding(
@@ -336,8 +427,11 @@ def diagnose_actor_critic_loss(actor_critic_loss: Callable[..., Any]) -> Finding
             mistakes=[
                 (
                     [1.0449353489],
-                    "sum over the episode's steps instead of averaging, as in the original "
-                    "example.",
+                    Hint(
+                        "actor_critic.loss.mean_instead_of_sum",
+                        "sum over the episode's steps instead of averaging, as in the original "
+                        "example.",
+                    ),
                 )
             ],
         )
@@ -349,15 +443,103 @@ def diagnose_actor_critic_loss(actor_critic_loss: Callable[..., Any]) -> Finding
         "loss with values of shape (T, 1)",
         column.detach(),
         loss.detach(),
-        hint="values came in as (T, 1) and broadcast against returns (T,) into a (T, T) "
-        "matrix: flatten them first (`values.reshape(-1)` or `.squeeze(-1)`).",
+        hint=Hint(
+            "actor_critic.loss.values_not_flattened",
+            "values came in as (T, 1) and broadcast against returns (T,) into a (T, T) "
+            "matrix: flatten them first (`values.reshape(-1)` or `.squeeze(-1)`).",
+        ),
     )
 
+
+def _normalized(returns: list[float], unbiased: bool = False) -> torch.Tensor:
+    g = torch.tensor(returns, dtype=torch.float32)
+    if g.numel() == 0:
+        return g
+    if unbiased and g.numel() < 2:  # torch.std's unbiased default: NaN for one step
+        return torch.full_like(g, float("nan"))
+    return (g - g.mean()) / (g.std(unbiased=unbiased) + 1e-8)
+
+
+def _discounted(rewards: list[float], gamma: float, forwards: bool = False) -> list[float]:
+    returns, g = [], 0.0
+    for reward in rewards if forwards else reversed(rewards):
+        g = reward + gamma * g
+        returns.append(g)
+    return returns if forwards else returns[::-1]
+
+
+NORMALIZED_RETURNS_MISTAKES: dict[str, Callable[..., torch.Tensor] | tuple[Callable, ...]] = {
+    "actor_critic.normalized_returns.accumulated_forwards": (
+        lambda rewards, gamma: _normalized(_discounted(rewards, gamma, forwards=True)),
+        lambda rewards, gamma: _normalized(_discounted(rewards, gamma, forwards=True)[::-1]),
+    ),
+    "actor_critic.normalized_returns.gamma_h_from_start": lambda rewards, gamma: _normalized(
+        [sum(gamma**h * rewards[h] for h in range(t, len(rewards))) for t in range(len(rewards))]
+    ),
+    "actor_critic.normalized_returns.unbiased_std": lambda rewards, gamma: _normalized(
+        _discounted(rewards, gamma), unbiased=True
+    ),
+    "actor_critic.normalized_returns.not_normalized": lambda rewards, gamma: torch.tensor(
+        _discounted(rewards, gamma), dtype=torch.float32
+    ),
+}
+"""Known wrong ``normalized_returns`` implementations, by mistake name (see
+:class:`~course_lib.exercises.manifest.KnownMistakes`)."""
+
+
+def _ac_loss(
+    log_probs: torch.Tensor,
+    values: torch.Tensor,
+    returns: torch.Tensor,
+    *,
+    detach_advantage: bool = True,
+    detach_returns: bool = True,
+    sign: float = -1.0,
+    critic: str = "huber",
+    reduce: str = "sum",
+) -> torch.Tensor:
+    values = values.reshape(-1)
+    returns = returns.detach() if detach_returns else returns
+    advantages = returns - values
+    advantages = advantages.detach() if detach_advantage else advantages
+    actor = log_probs * advantages
+    if critic == "huber":
+        critic_terms = torch.nn.functional.smooth_l1_loss(values, returns, reduction="none")
+    else:
+        critic_terms = (values - returns) ** 2
+    if reduce == "sum":
+        return sign * actor.sum() + critic_terms.sum()
+    return sign * actor.mean() + critic_terms.mean()
+
+
+ACTOR_CRITIC_LOSS_MISTAKES: dict[str, Callable[..., torch.Tensor]] = {
+    "actor_critic.loss.advantage_not_detached": lambda lp, v, r: _ac_loss(
+        lp, v, r, detach_advantage=False
+    ),
+    "actor_critic.loss.target_not_detached": lambda lp, v, r: _ac_loss(
+        lp, v, r, detach_returns=False
+    ),
+    "actor_critic.loss.actor_loss_sign": lambda lp, v, r: _ac_loss(lp, v, r, sign=1.0),
+    "actor_critic.loss.squared_error_critic": lambda lp, v, r: _ac_loss(lp, v, r, critic="mse"),
+    "actor_critic.loss.mean_instead_of_sum": lambda lp, v, r: _ac_loss(lp, v, r, reduce="mean"),
+}
+"""Known wrong ``actor_critic_loss`` implementations, by mistake name (see
+:class:`~course_lib.exercises.manifest.KnownMistakes`)."""
 
 MANIFEST: dict[str, Entry] = {
     "actor_critic": NetworkProbe("actor_critic"),
     "action_log_probs": Close(),
-    "normalized_returns": Close(),
-    "actor_critic_loss": Close(),
+    "normalized_returns": Close(
+        known=KnownMistakes(
+            "course_lib.probes.actor_critic:probe_normalized_returns",
+            "course_lib.exercises.actor_critic:NORMALIZED_RETURNS_MISTAKES",
+        )
+    ),
+    "actor_critic_loss": Close(
+        known=KnownMistakes(
+            "course_lib.probes.actor_critic:probe_actor_critic_loss",
+            "course_lib.exercises.actor_critic:ACTOR_CRITIC_LOSS_MISTAKES",
+        )
+    ),
     "trained_policy": PolicyCriterion(),
 }

@@ -38,6 +38,7 @@ __all__ = [
     "Entry",
     "Given",
     "Judge",
+    "KnownMistakes",
     "NetworkProbe",
     "PolicyCriterion",
     "exercise_module",
@@ -51,11 +52,34 @@ Judge = Callable[[Any, Any], Finding | None]
 
 
 @dataclass(frozen=True)
+class KnownMistakes:
+    """How the grader names a wrong answer to an exercise judged :class:`Close`.
+
+    The grader replays the exercise's probe on its own seed once per known wrong
+    implementation; the first whose observation the student's equals (within the entry's
+    tolerance) names the mistake. Only the name comes from this: the score is the
+    comparison with the reference's observation.
+
+    Attributes:
+        probe: ``"module:function"``, the probe, ``probe(fn, seed) -> observation``.
+        mistakes: ``"module:NAME"``, a mapping ``{mistake name: wrong implementation}``, or
+            a tuple of wrong implementations for the ways a mistake is commonly written
+            (names as :class:`~course_lib.exercises.finding.Hint` has them), defined with
+            the exercise.
+    """
+
+    probe: str
+    mistakes: str
+
+
+@dataclass(frozen=True)
 class Close:
-    """Same structure as the reference's observation, numbers equal within tolerance."""
+    """Same structure as the reference's observation, numbers equal within tolerance;
+    ``known`` names a wrong answer that a known mistake explains."""
 
     rtol: float = 1e-4
     atol: float = 1e-5
+    known: KnownMistakes | None = None
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from course_lib.exercises.finding import Hint
+
 __all__ = ["STANDARD_KINDS", "network_failure", "standard_problems"]
 
 STANDARD_KINDS = ("actor_critic", "actor", "gaussian_actor", "critic")
@@ -37,26 +39,41 @@ def gaussian_actor_problems(module: Any, obs: Any, data: dict[str, Any]) -> list
             f"not ({obs.shape[0]}, {n_act})"
         ]
     if not rows_independent(lambda o: module(o)[0], obs, seed=1):
-        return ["one observation's action depends on the rest of the batch"]
+        return [
+            Hint(
+                "networks.actor.mixes_batch_rows",
+                "one observation's action depends on the rest of the batch",
+            )
+        ]
     found = actor_reach_finding(
         module, lambda m, x: m(x)[0], obs.shape[1], n_act, -1.0, 1.0, "the mean"
     )
     if found is not None:
-        return [found.problem]
+        return [found.named_problem()]
     with torch.no_grad():
         for p in module.parameters():
             p.mul_(50.0).add_(1.0)
         for x in (obs, 1e3 * obs.abs(), -1e3 * obs.abs()):
             mean, std = module(x)
             if not bool(torch.isfinite(mean).all()) or float(mean.abs().max()) > 1.0:
-                return ["the mean leaves [-1, 1] (squash it with tanh)"]
+                return [
+                    Hint(
+                        "ppo.networks.mean_not_tanh_squashed",
+                        "the mean leaves [-1, 1] (squash it with tanh)",
+                    )
+                ]
             log_std = std.log()
             if not (
                 bool(torch.isfinite(log_std).all())
                 and float(log_std.min()) >= low - 1e-4
                 and float(log_std.max()) <= high + 1e-4
             ):
-                return [f"the log-std leaves [log_std_min, log_std_max] = [{low:g}, {high:g}]"]
+                return [
+                    Hint(
+                        "ppo.networks.log_std_unbounded",
+                        f"the log-std leaves [log_std_min, log_std_max] = [{low:g}, {high:g}]",
+                    )
+                ]
     return []
 
 
@@ -86,11 +103,21 @@ def standard_problems(kind: str, module: Any, data: dict[str, Any], seed: int) -
                 bool((probs >= 0).all())
                 and torch.allclose(probs.sum(-1), torch.ones(16), atol=1e-4)
             ):
-                problems.append("rows of probabilities are not >= 0 summing to 1")
+                problems.append(
+                    Hint(
+                        "networks.policy.no_softmax_over_actions",
+                        "rows of probabilities are not >= 0 summing to 1",
+                    )
+                )
             elif not rows_independent(
                 (lambda o: module(o)[0]) if kind == "actor_critic" else module, obs, seed=1
             ):
-                problems.append("one observation's probabilities depend on the rest of the batch")
+                problems.append(
+                    Hint(
+                        "networks.policy.softmax_over_batch",
+                        "one observation's probabilities depend on the rest of the batch",
+                    )
+                )
         if kind == "gaussian_actor":
             problems.extend(gaussian_actor_problems(module, obs, data))
         if kind in ("actor_critic", "critic"):
@@ -108,9 +135,18 @@ def standard_problems(kind: str, module: Any, data: dict[str, Any], seed: int) -
                 for a, b in zip(ga, gv, strict=True)
             )
             if not shared:
-                problems.append("the two heads share no parameters")
+                problems.append(
+                    Hint(
+                        "actor_critic.network.no_shared_trunk", "the two heads share no parameters"
+                    )
+                )
             if not data.get("grows_with_hidden", False):
-                problems.append("num_hidden does not change the network's size")
+                problems.append(
+                    Hint(
+                        "actor_critic.network.num_hidden_ignored",
+                        "num_hidden does not change the network's size",
+                    )
+                )
         if kind in ("actor_critic", "critic") and not problems:  # after the gradients
             found = value_reach_finding(
                 module,
@@ -118,7 +154,7 @@ def standard_problems(kind: str, module: Any, data: dict[str, Any], seed: int) -
                 n_in,
             )
             if found is not None:
-                problems.append(found.problem)
+                problems.append(found.named_problem())
         if kind in ("actor_critic", "actor") and not problems:  # last: it scales the weights
             found = deterministic_finding(
                 top_probability_scaled(
@@ -126,7 +162,7 @@ def standard_problems(kind: str, module: Any, data: dict[str, Any], seed: int) -
                 )
             )
             if found is not None:
-                problems.append(found.problem)
+                problems.append(found.named_problem())
     except Exception as err:  # a broken program is the submission's fault
         problems.append(network_failure(err))
     return problems

@@ -16,7 +16,7 @@ from typing import Any
 import torch
 
 from course_lib.exercises.compare import shape_finding
-from course_lib.exercises.finding import Finding
+from course_lib.exercises.finding import Finding, Hint
 
 __all__ = [
     "REACH_BIAS",
@@ -96,7 +96,10 @@ def build(
         return None, Finding(
             f"{cls.__name__} must be a torch.nn.Module subclass.",
             got=type(net).__name__,
-            hint="declare it as `class Name(nn.Module)` and call super().__init__() first.",
+            hint=Hint(
+                "networks.network.not_a_module",
+                "declare it as `class Name(nn.Module)` and call super().__init__() first.",
+            ),
         )
     return net, None
 
@@ -143,7 +146,10 @@ def diagnose_value_network(
             value,
             out,
             (7, 1),
-            hint="end with nn.Linear(hidden, 1) and do not squeeze inside the critic.",
+            hint=Hint(
+                "networks.critic.value_squeezed",
+                "end with nn.Linear(hidden, 1) and do not squeeze inside the critic.",
+            ),
         )
         if found is not None:
             return found
@@ -152,7 +158,10 @@ def diagnose_value_network(
         if not out.requires_grad:
             return Finding(
                 f"{value} carries no gradient.",
-                hint="do not detach or wrap the forward pass in torch.no_grad().",
+                hint=Hint(
+                    "networks.critic.output_detached",
+                    "do not detach or wrap the forward pass in torch.no_grad().",
+                ),
             )
         found = value_reach_finding(critic, lambda m, x: m(x), in_dim, value)
         if found is not None:
@@ -192,9 +201,12 @@ def deterministic_finding(top: float) -> Finding | None:
         "the policy can never become deterministic: with every weight scaled up "
         f"{SCALE_UP:g}x, the most likely action still gets at most {top:.2f} of the "
         "probability.",
-        hint="softmax probabilities passed as logits (Categorical(logits=softmax(x))), or "
-        "squashed scores, keep every action likely whatever the network learns: pass the raw "
-        "scores as logits=, or the softmax output as probs=.",
+        hint=Hint(
+            "networks.policy.softmax_as_logits",
+            "softmax probabilities passed as logits (Categorical(logits=softmax(x))), or "
+            "squashed scores, keep every action likely whatever the network learns: pass the raw "
+            "scores as logits=, or the softmax output as probs=.",
+        ),
     )
 
 
@@ -294,8 +306,11 @@ def actor_reach_finding(
         low,
         high,
         what,
-        hint="end with tanh (times the bound): a sigmoid, a ReLU or a clamp before the output "
-        "layer leaves part of the range out for good.",
+        hint=Hint(
+            "networks.actor.squashed_output",
+            "end with tanh (times the bound): a sigmoid, a ReLU or a clamp before the output "
+            "layer leaves part of the range out for good.",
+        ),
     )
 
 
@@ -313,6 +328,9 @@ def value_reach_finding(
     return unbounded_reach_finding(
         *seen,
         what,
-        hint="end the value head with a plain nn.Linear(hidden, 1): returns can be any number "
-        "(Pendulum's are all negative), and a ReLU, tanh or sigmoid after it caps them.",
+        hint=Hint(
+            "networks.value_head.squashed_output",
+            "end the value head with a plain nn.Linear(hidden, 1): returns can be any number "
+            "(Pendulum's are all negative), and a ReLU, tanh or sigmoid after it caps them.",
+        ),
     )

@@ -15,7 +15,7 @@ from typing import Any
 
 import torch
 
-from course_lib.exercises.finding import Finding
+from course_lib.exercises.finding import Finding, Hint
 
 __all__ = ["RecordingSGD", "steps_finding"]
 
@@ -73,13 +73,13 @@ updates, its step sees 2 times the first's gradient.
         return Finding(
             f"self.{net}_optimizer.step() ran {len(seen)} times in {updates} {unit}s: the "
             f"{net} must take one step per {unit}.",
-            hint=f"each {unit}: {order}.",
+            hint=Hint("steps.update.wrong_step_count", f"each {unit}: {order}."),
         )
     if not all(seen):
         return Finding(
             f"self.{net}_optimizer.step() found no gradient: it was zeroed (or never "
             f"computed) between {net}_loss.backward() and the step.",
-            hint=f"in this order: {order}.",
+            hint=Hint("steps.update.zero_grad_after_backward", f"in this order: {order}."),
         )
     first = float(seen[0])
     for k, value in enumerate(seen[1:], start=2):
@@ -91,9 +91,12 @@ updates, its step sees 2 times the first's gradient.
             f"the {net}'s gradients carry over between {unit}s: at the {nth} of {updates} "
             f"identical {unit}s, its step sees {ratio:.3g} times the first's gradient.",
             hint=carry_hint
-            or f"PyTorch adds each backward() to .grad: call self.{net}_optimizer.zero_grad() "
-            f"right before {net}_loss.backward() in every update. Without it, or with it after "
-            "the step, earlier gradients are added in (the actor loss's backward also reaches "
-            "the critic's parameters).",
+            or Hint(
+                "steps.update.missing_zero_grad",
+                f"PyTorch adds each backward() to .grad: call self.{net}_optimizer.zero_grad() "
+                f"right before {net}_loss.backward() in every update. Without it, or with it after "
+                "the step, earlier gradients are added in (the actor loss's backward also reaches "
+                "the critic's parameters).",
+            ),
         )
     return None

@@ -17,8 +17,8 @@ from typing import Any
 import numpy as np
 
 from course_lib.exercises.compare import close_finding
-from course_lib.exercises.finding import Finding
-from course_lib.exercises.manifest import Close, Entry
+from course_lib.exercises.finding import Finding, Hint
+from course_lib.exercises.manifest import Close, Entry, KnownMistakes
 from course_lib.toy_envs import StepAfterEndError, ToyEnv
 
 __all__ = [
@@ -88,8 +88,11 @@ def diagnose_run_episode(record: dict[str, Any], case: EpisodeCase) -> Finding |
         return Finding(
             "your loop stepped the environment after the episode had ended.",
             where=f"episode of {env.horizon} steps at most (time limit)",
-            hint="end the loop when `terminated or truncated` is true; checking only "
-            "`terminated` runs past the time limit.",
+            hint=Hint(
+                "tour.run_episode.ignores_truncation",
+                "end the loop when `terminated or truncated` is true; checking only "
+                "`terminated` runs past the time limit.",
+            ),
         )
     out = record["out"]
     if not (isinstance(out, tuple) and len(out) == 4):
@@ -105,7 +108,10 @@ def diagnose_run_episode(record: dict[str, Any], case: EpisodeCase) -> Finding |
                 "a time-limited episode was not handled right.",
                 expected="n_steps=4, terminated=False, truncated=True",
                 got=f"n_steps={n_steps}, terminated={terminated}, truncated={truncated}",
-                hint="stop at `terminated or truncated` and report both flags separately.",
+                hint=Hint(
+                    "tour.run_episode.merged_end_flags",
+                    "stop at `terminated or truncated` and report both flags separately.",
+                ),
             )
         return close_finding("total rewards", [total], [case.total], case=case.label)
     if env.reset_seeds != [case.seed]:
@@ -113,7 +119,10 @@ def diagnose_run_episode(record: dict[str, Any], case: EpisodeCase) -> Finding |
             "the environment was not reset exactly once, with the given seed.",
             expected=f"reset(seed={case.seed}) called once",
             got=f"reset called with seeds {env.reset_seeds}",
-            hint="call `obs, info = env.reset(seed=seed)` once at the start of the episode.",
+            hint=Hint(
+                "tour.run_episode.unseeded_or_repeated_reset",
+                "call `obs, info = env.reset(seed=seed)` once at the start of the episode.",
+            ),
         )
     if not (isinstance(n_steps, int | np.integer) and not isinstance(n_steps, bool)):
         return Finding("n_steps must be an int.", got=type(n_steps).__name__)
@@ -127,13 +136,19 @@ def diagnose_run_episode(record: dict[str, Any], case: EpisodeCase) -> Finding |
             "n_steps is wrong for an episode that terminates after 3 steps.",
             expected=case.n_steps,
             got=n_steps,
-            hint="count one step per call to env.step (start at 0, not 1).",
+            hint=Hint(
+                "tour.run_episode.miscounted_steps",
+                "count one step per call to env.step (start at 0, not 1).",
+            ),
         )
     found = close_finding(
         "total rewards",
         [total],
         [case.total],
-        hint="add the reward of every step, including the last one (2 per step here).",
+        hint=Hint(
+            "tour.run_episode.skipped_rewards",
+            "add the reward of every step, including the last one (2 per step here).",
+        ),
         case=case.label,
     )
     if found is not None:
@@ -143,7 +158,10 @@ def diagnose_run_episode(record: dict[str, Any], case: EpisodeCase) -> Finding |
             "the flags of the last step were not returned as they came from env.step.",
             expected=case.flags,
             got=(terminated, truncated),
-            hint="return the terminated and truncated of the final env.step call.",
+            hint=Hint(
+                "tour.run_episode.stale_end_flags",
+                "return the terminated and truncated of the final env.step call.",
+            ),
         )
     counters = [int(o[0]) for o in record["seen"]]
     if not (counters == [0, 1, 2] and all(o[1] == case.seed for o in record["seen"])):
@@ -152,8 +170,11 @@ def diagnose_run_episode(record: dict[str, Any], case: EpisodeCase) -> Finding |
             expected="3 calls, on the observations of reset, step 1 and step 2 "
             "(counters [0, 1, 2])",
             got=f"{len(record['seen'])} calls, on observations with counters {counters}",
-            hint="call `action = policy(obs)` each step, then set `obs` to the observation "
-            "that env.step returned.",
+            hint=Hint(
+                "tour.run_episode.stale_observation",
+                "call `action = policy(obs)` each step, then set `obs` to the observation "
+                "that env.step returned.",
+            ),
         )
     return None
 
@@ -163,16 +184,41 @@ def diagnose_run_episode(record: dict[str, Any], case: EpisodeCase) -> Finding |
 # ---------------------------------------------------------------------------
 
 TD_CASES: list[tuple[tuple[float, float, bool, bool, float], float, str]] = [
-    ((1.0, 5.0, False, False, 0.9), 5.5, "an ordinary step: bootstrap from V(next_obs)."),
-    ((1.0, 5.0, True, False, 0.9), 1.0, "a terminal step has no future: the target is r alone."),
+    (
+        (1.0, 5.0, False, False, 0.9),
+        5.5,
+        Hint("tour.td_target.missing_bootstrap", "an ordinary step: bootstrap from V(next_obs)."),
+    ),
+    (
+        (1.0, 5.0, True, False, 0.9),
+        1.0,
+        Hint(
+            "tour.td_target.bootstraps_terminal",
+            "a terminal step has no future: the target is r alone.",
+        ),
+    ),
     (
         (1.0, 5.0, False, True, 0.9),
         5.5,
-        "truncation is a time limit, not a terminal state: keep bootstrapping; build the "
-        "mask from `terminated` only.",
+        Hint(
+            "tour.td_target.truncation_masks_bootstrap",
+            "truncation is a time limit, not a terminal state: keep bootstrapping; build the "
+            "mask from `terminated` only.",
+        ),
     ),
-    ((-2.0, 3.0, True, True, 0.99), -2.0, "when terminated is true, never bootstrap."),
-    ((0.5, 2.0, False, False, 0.0), 0.5, "with gamma = 0 the target is the reward alone."),
+    (
+        (-2.0, 3.0, True, True, 0.99),
+        -2.0,
+        Hint(
+            "tour.td_target.truncation_overrides_termination",
+            "when terminated is true, never bootstrap.",
+        ),
+    ),
+    (
+        (0.5, 2.0, False, False, 0.0),
+        0.5,
+        Hint("tour.td_target.zero_gamma_ignored", "with gamma = 0 the target is the reward alone."),
+    ),
 ]
 """``(reward, next_value, terminated, truncated, gamma), target, why`` of the visible check."""
 
@@ -192,7 +238,37 @@ def diagnose_td_target(
     return close_finding("TD targets", [float(got)], [expected], case=where, hint=why)
 
 
+def _target_masked_by_both(r: float, v: float, term: bool, trunc: bool, gamma: float) -> float:
+    return r + gamma * (1.0 - float(term or trunc)) * v
+
+
+def _target_never_masked(r: float, v: float, term: bool, trunc: bool, gamma: float) -> float:
+    return r + gamma * v
+
+
+def _target_never_bootstraps(r: float, v: float, term: bool, trunc: bool, gamma: float) -> float:
+    return r
+
+
+def _target_truncation_first(r: float, v: float, term: bool, trunc: bool, gamma: float) -> float:
+    return r + gamma * v if trunc else r + gamma * (1.0 - float(term)) * v
+
+
+TD_TARGET_MISTAKES: dict[str, Callable[..., float]] = {
+    "tour.td_target.truncation_masks_bootstrap": _target_masked_by_both,
+    "tour.td_target.bootstraps_terminal": _target_never_masked,
+    "tour.td_target.missing_bootstrap": _target_never_bootstraps,
+    "tour.td_target.truncation_overrides_termination": _target_truncation_first,
+}
+"""Known wrong ``td_target`` implementations, by mistake name: the grader replays its probe
+with each to name a wrong answer (:class:`~course_lib.exercises.manifest.KnownMistakes`)."""
+
 MANIFEST: dict[str, Entry] = {
     "run_episode": Close(),
-    "td_target": Close(),
+    "td_target": Close(
+        known=KnownMistakes(
+            "course_lib.probes.tour:probe_td_target",
+            "course_lib.exercises.tour:TD_TARGET_MISTAKES",
+        )
+    ),
 }

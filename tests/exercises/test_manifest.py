@@ -62,7 +62,9 @@ def test_a_policy_criterion_comes_from_the_notebooks_config(assignment):
 
 def test_entries_say_how_each_kind_of_observation_is_judged():
     a2c = load_manifest("02_a2c")
-    assert a2c["compute_returns"] == Close()
+    returns = a2c["compute_returns"]
+    assert isinstance(returns, Close) and returns.known is not None
+    assert returns.known.mistakes == "course_lib.exercises.a2c:COMPUTE_RETURNS_MISTAKES"
     assert isinstance(a2c["a2c_losses"], Diagnosed) and a2c["a2c_losses"].passed
     assert a2c["actor"] == NetworkProbe("actor")
     assert a2c["trained_policy"] == PolicyCriterion()
@@ -130,3 +132,32 @@ def test_a_given_that_is_not_a_given_is_refused(monkeypatch):
     monkeypatch.setattr(ddpg, "GIVEN", ("ReplayBuffer",))
     with pytest.raises(ValueError, match=r"GIVEN must be a tuple of Given"):
         load_given("04_ddpg")
+
+
+def _known_entries():
+    for assignment in NOTEBOOKS:
+        for name, entry in load_manifest(assignment).items():
+            if isinstance(entry, Close) and entry.known is not None:
+                yield f"{assignment}:{name}", entry
+
+
+@pytest.mark.parametrize(("where", "entry"), list(_known_entries()), ids=lambda x: str(x)[:40])
+def test_each_known_mistake_is_named_by_replaying_it(where, entry):
+    # Every wrong implementation, replayed through the probe on a seed, is named by its own
+    # name: the names are valid, the implementations run, and no earlier one shadows another.
+    import importlib
+
+    from course_lib.exercises.finding import Hint
+    from course_lib.instructor.grading.judges import name_known_mistake
+
+    def attribute(path):
+        module, _, attr = path.partition(":")
+        return getattr(importlib.import_module(module), attr)
+
+    probe, mistakes = attribute(entry.known.probe), attribute(entry.known.mistakes)
+    assert mistakes, where
+    for name, wrongs in mistakes.items():
+        assert Hint(name, "").mistake == name  # a valid name
+        for wrong in wrongs if isinstance(wrongs, tuple) else (wrongs,):
+            replay = probe(wrong, 7)
+            assert name_known_mistake(entry, replay, 7) == name, (where, name)

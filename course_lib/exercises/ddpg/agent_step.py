@@ -15,7 +15,7 @@ from course_lib.exercises.ddpg.base import (
     _error,
     _short,
 )
-from course_lib.exercises.finding import Finding
+from course_lib.exercises.finding import Finding, Hint
 
 
 def _shape_finding(row: Record, act_dim: int, where: str) -> Finding | None:
@@ -25,9 +25,12 @@ def _shape_finding(row: Record, act_dim: int, where: str) -> Finding | None:
         f"select_action returned an action of shape {tuple(row.get('shape') or ())}; expected "
         f"({act_dim},).",
         where=where,
-        hint="return a 1-D numpy array of act_dim numbers, e.g. self.actor(torch.as_tensor("
-        "state, dtype=torch.float32)).detach().numpy(); drop a batch dimension of 1 if you "
-        "added one.",
+        hint=Hint(
+            "ddpg.agent_step.action_not_1d",
+            "return a 1-D numpy array of act_dim numbers, e.g. self.actor(torch.as_tensor("
+            "state, dtype=torch.float32)).detach().numpy(); drop a batch dimension of 1 if you "
+            "added one.",
+        ),
     )
 
 
@@ -51,8 +54,11 @@ def diagnose_agent_step(rec: Record, case: Record) -> Finding | None:
     if stage == "construct":
         return Finding(
             f"DDPGAgent(env, ...) raised {message}.",
-            hint="the agent's __init__ builds your ReplayBuffer, OUNoise, DDPGActor and "
-            "DDPGCritic: make their checks pass first.",
+            hint=Hint(
+                "ddpg.agent_step.broken_agent_parts",
+                "the agent's __init__ builds your ReplayBuffer, OUNoise, DDPGActor and "
+                "DDPGCritic: make their checks pass first.",
+            ),
             from_error=True,
         )
     # warm-up
@@ -68,8 +74,11 @@ def diagnose_agent_step(rec: Record, case: Record) -> Finding | None:
         return Finding(
             "a warm-up action is outside [-1, 1].",
             got=_short(actions[np.argmax(np.abs(actions).max(axis=1))]),
-            hint="sample from the env's action space, self.env.action_space.sample(), which "
-            "is [-1, 1] here.",
+            hint=Hint(
+                "ddpg.agent_step.warmup_not_action_space",
+                "sample from the env's action space, self.env.action_space.sample(), which "
+                "is [-1, 1] here.",
+            ),
         )
     from_actor = [
         _close(a, greedy(start)) or _close(a, noisy(start, row))
@@ -79,9 +88,12 @@ def diagnose_agent_step(rec: Record, case: Record) -> Finding | None:
         return Finding(
             f"during warm-up (total_step=0 < initial_random_steps="
             f"{case['initial_random_steps']}) select_action returned the actor's action.",
-            hint="while self.total_step < self.initial_random_steps (in training), act "
-            "uniformly at random: self.env.action_space.sample(). A fresh actor's actions are "
-            "all near 0 and explore nothing.",
+            hint=Hint(
+                "ddpg.agent_step.no_random_warmup",
+                "while self.total_step < self.initial_random_steps (in training), act "
+                "uniformly at random: self.env.action_space.sample(). A fresh actor's actions are "
+                "all near 0 and explore nothing.",
+            ),
         )
     # uniform draws: P(no value below -0.5 in 64) = 0.75 ** 64 ~ 1e-8 per dimension and side
     distinct = len({tuple(np.round(a, 6)) for a in actions})
@@ -93,8 +105,11 @@ def diagnose_agent_step(rec: Record, case: Record) -> Finding | None:
         return Finding(
             f"warm-up actions do not spread over [-1, 1]: {distinct} distinct actions in "
             f"{len(actions)} calls, from {actions.min():.2f} to {actions.max():.2f}.",
-            hint="draw them uniformly: self.env.action_space.sample() (or np.random.uniform(-1, "
-            "1, size=action_dim)).",
+            hint=Hint(
+                "ddpg.agent_step.warmup_not_uniform",
+                "draw them uniformly: self.env.action_space.sample() (or np.random.uniform(-1, "
+                "1, size=action_dim)).",
+            ),
         )
     # training episodes
     for e, rows in enumerate(rec.get("episodes") or []):
@@ -115,13 +130,19 @@ def diagnose_agent_step(rec: Record, case: Record) -> Finding | None:
                         expected=_short(expected),
                         got=_short(action),
                         where=where,
-                        hint="np.clip(action + noise, -1.0, 1.0): the env accepts [-1, 1] only.",
+                        hint=Hint(
+                            "ddpg.agent_step.no_clipping",
+                            "np.clip(action + noise, -1.0, 1.0): the env accepts [-1, 1] only.",
+                        ),
                     )
                 if _close(action, g):
                     return Finding(
                         "the action is the actor's output without the noise that was sampled.",
                         where=where,
-                        hint="add it: np.clip(action + self.noise.sample(), -1.0, 1.0).",
+                        hint=Hint(
+                            "ddpg.agent_step.sampled_noise_not_added",
+                            "add it: np.clip(action + self.noise.sample(), -1.0, 1.0).",
+                        ),
                     )
                 return Finding(
                     "after warm-up the action must be the actor's output plus the noise, "
@@ -129,8 +150,12 @@ def diagnose_agent_step(rec: Record, case: Record) -> Finding | None:
                     expected=_short(expected),
                     got=_short(action),
                     where=where,
-                    hint="random actions only while total_step < initial_random_steps; after "
-                    "that: action = actor(state) + self.noise.sample(), then np.clip(..., -1, 1).",
+                    hint=Hint(
+                        "ddpg.agent_step.action_not_actor_plus_noise",
+                        "random actions only while total_step < initial_random_steps; after "
+                        "that: action = actor(state) + self.noise.sample(), then "
+                        "np.clip(..., -1, 1).",
+                    ),
                 )
             if expected is None:
                 if not np.all(np.abs(action) <= 1 + 1e-6):
@@ -138,14 +163,19 @@ def diagnose_agent_step(rec: Record, case: Record) -> Finding | None:
                         "a training action is outside [-1, 1].",
                         got=_short(action),
                         where=where,
-                        hint="np.clip(action + noise, -1.0, 1.0).",
+                        hint=Hint(
+                            "ddpg.agent_step.no_clipping", "np.clip(action + noise, -1.0, 1.0)."
+                        ),
                     )
                 if _close(action, g):
                     return Finding(
                         "the training action is the actor's output with no exploration noise.",
                         where=where,
-                        hint="add self.noise.sample() to the actor's action, then clip to "
-                        "[-1, 1]: a deterministic policy without noise explores nothing.",
+                        hint=Hint(
+                            "ddpg.agent_step.no_exploration_noise",
+                            "add self.noise.sample() to the actor's action, then clip to "
+                            "[-1, 1]: a deterministic policy without noise explores nothing.",
+                        ),
                     )
             returned = row.get("returned")
             if returned is None:
@@ -176,8 +206,11 @@ def diagnose_agent_step(rec: Record, case: Record) -> Finding | None:
                     f"step returned done={returned['done']} "
                     + ("at the episode's last step." if end else "in the middle of an episode."),
                     where=where,
-                    hint="return done = terminated or truncated: the training loop must reset "
-                    "the env when the episode ends, either way.",
+                    hint=Hint(
+                        "ddpg.agent_step.wrong_returned_done",
+                        "return done = terminated or truncated: the training loop must reset "
+                        "the env when the episode ends, either way.",
+                    ),
                 )
             if not _close(row.get("env_action"), action):
                 return Finding(
@@ -185,16 +218,22 @@ def diagnose_agent_step(rec: Record, case: Record) -> Finding | None:
                     expected=_short(action),
                     got=_short(row.get("env_action")),
                     where=where,
-                    hint="step(action) passes action to self.env.step unchanged.",
+                    hint=Hint(
+                        "ddpg.agent_step.env_action_altered",
+                        "step(action) passes action to self.env.step unchanged.",
+                    ),
                 )
             stored = row.get("stored") or []
             if len(stored) != 1:
                 return Finding(
                     f"step stored {len(stored)} transitions in memory for one env step.",
                     where=where,
-                    hint="in training, store exactly one: self.memory.store(*self.transition, "
-                    "reward, next_state, terminated), with self.transition = [state, action] "
-                    "set by select_action.",
+                    hint=Hint(
+                        "ddpg.agent_step.wrong_store_count",
+                        "in training, store exactly one: self.memory.store(*self.transition, "
+                        "reward, next_state, terminated), with self.transition = [state, action] "
+                        "set by select_action.",
+                    ),
                 )
             s_obs, s_act, s_rew, s_next, s_done = stored[0]
             fields = [
@@ -210,9 +249,12 @@ def diagnose_agent_step(rec: Record, case: Record) -> Finding | None:
                         expected=_short(want),
                         got=_short(got),
                         where=where,
-                        hint="select_action sets self.transition = [state, action] with the "
-                        "action it returns; step stores self.transition + [reward, next_state, "
-                        "terminated].",
+                        hint=Hint(
+                            "ddpg.agent_step.wrong_stored_transition",
+                            "select_action sets self.transition = [state, action] with the "
+                            "action it returns; step stores self.transition + [reward, next_state, "
+                            "terminated].",
+                        ),
                     )
             terminated = e == 1 and end
             if s_done is None or bool(s_done) != terminated:
@@ -223,16 +265,22 @@ def diagnose_agent_step(rec: Record, case: Record) -> Finding | None:
                         expected=0.0,
                         got=s_done,
                         where=where,
-                        hint="self.memory.store(*self.transition, reward, next_state, "
-                        "terminated). After a time limit the pendulum would have gone on, so "
-                        "the TD target must still bootstrap from next_state.",
+                        hint=Hint(
+                            "ddpg.agent_step.truncation_stored_as_done",
+                            "self.memory.store(*self.transition, reward, next_state, "
+                            "terminated). After a time limit the pendulum would have gone on, so "
+                            "the TD target must still bootstrap from next_state.",
+                        ),
                     )
                 return Finding(
                     f"the stored done is {s_done}; the env's terminated flag was "
                     f"{float(terminated)}.",
                     where=where,
-                    hint="store terminated: self.memory.store(*self.transition, reward, "
-                    "next_state, terminated).",
+                    hint=Hint(
+                        "ddpg.agent_step.wrong_stored_done",
+                        "store terminated: self.memory.store(*self.transition, reward, "
+                        "next_state, terminated).",
+                    ),
                 )
     if stage.startswith(("select_action (", "step (")):
         return Finding(f"{stage.split(' (')[0]} raised {message} ({stage}).", from_error=True)
@@ -252,16 +300,22 @@ def diagnose_agent_step(rec: Record, case: Record) -> Finding | None:
                 expected=_short(g),
                 got=_short(action),
                 where=where,
-                hint="add noise in training only: if not self.is_test: action = "
-                "np.clip(action + self.noise.sample(), -1.0, 1.0). A test measures the policy "
-                "itself.",
+                hint=Hint(
+                    "ddpg.agent_step.noise_in_test_mode",
+                    "add noise in training only: if not self.is_test: action = "
+                    "np.clip(action + self.noise.sample(), -1.0, 1.0). A test measures the policy "
+                    "itself.",
+                ),
             )
         if row.get("total_step") == 0:
             return Finding(
                 "in test mode select_action took a random warm-up action.",
                 where=where,
-                hint="the warm-up is for training only: random actions while total_step < "
-                "initial_random_steps and not self.is_test.",
+                hint=Hint(
+                    "ddpg.agent_step.warmup_in_test_mode",
+                    "the warm-up is for training only: random actions while total_step < "
+                    "initial_random_steps and not self.is_test.",
+                ),
             )
         return Finding(
             "in test mode the action must be the actor's output alone.",

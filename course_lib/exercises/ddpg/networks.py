@@ -74,7 +74,7 @@ def deterministic_actor_problems(module: Any, data: dict[str, Any], seed: int) -
         problems.append("one state's action depends on the rest of the batch")
     found = actor_reach_finding(module, lambda m, x: m(x), obs.shape[1], n_act, -1.0, 1.0)
     if found is not None:
-        problems.append(found.problem)
+        problems.append(found.named_problem())
     with torch.no_grad():
         for p in module.parameters():
             p.mul_(50.0).add_(1.0)
@@ -118,7 +118,7 @@ def state_action_critic_problems(module: Any, data: dict[str, Any], seed: int) -
         module, lambda m, x: m(x[:, :n_in], x[:, n_in:]), n_in + act.shape[1], "Q(state, action)"
     )
     if found is not None:
-        problems.append(found.problem)
+        problems.append(found.named_problem())
     return problems
 
 

@@ -13,11 +13,12 @@ from course_lib.exercises.ddpg.base import (
     Record,
     _error,
 )
-from course_lib.exercises.finding import Finding
+from course_lib.exercises.finding import Finding, Hint
 
-_NORMAL_HINT = (
+_NORMAL_HINT = Hint(
+    "ddpg.ou_noise.non_normal_increments",
     "draw the random part from a standard normal, sigma * np.random.standard_normal(size) "
-    "(or np.random.randn): random.random() and np.random.rand() are uniform in [0, 1)."
+    "(or np.random.randn): random.random() and np.random.rand() are uniform in [0, 1).",
 )
 
 
@@ -50,8 +51,11 @@ def diagnose_ou_noise(rec: Record, case: Record) -> Finding | None:
         return Finding(
             f"sample() returned an array of shape {tuple(shape)}; expected ({size},) for "
             f"OUNoise(size={size}).",
-            hint="keep the state as an array of shape (size,): self.mu = mu * np.ones(size), "
-            "self.state = self.mu.copy(), and draw np.random.standard_normal(size) each step.",
+            hint=Hint(
+                "ddpg.ou_noise.wrong_state_shape",
+                "keep the state as an array of shape (size,): self.mu = mu * np.ones(size), "
+                "self.state = self.mu.copy(), and draw np.random.standard_normal(size) each step.",
+            ),
         )
     if stage == "sample":
         return Finding(f"sample() raised {message}.", from_error=True)
@@ -66,7 +70,10 @@ def diagnose_ou_noise(rec: Record, case: Record) -> Finding | None:
         return Finding(
             "every dimension of the noise moves by the same random amount: one random number "
             "is shared by all dimensions.",
-            hint="draw one standard normal per dimension: np.random.standard_normal(len(x)).",
+            hint=Hint(
+                "ddpg.ou_noise.shared_random_draw",
+                "draw one standard normal per dimension: np.random.standard_normal(len(x)).",
+            ),
         )
     pull_from = mu - prev
     theta_hat = float((step * pull_from).sum() / (pull_from * pull_from).sum())
@@ -75,16 +82,22 @@ def diagnose_ou_noise(rec: Record, case: Record) -> Finding | None:
         return Finding(
             f"theta and sigma are swapped: the pull toward mu is {theta_hat:.3f} per step "
             f"(sigma={sigma}) and the random part's scale {sigma_hat:.3f} (theta={theta}).",
-            hint="dx = theta * (mu - x) + sigma * N(0, 1): theta pulls back toward mu, sigma "
-            "scales the random part.",
+            hint=Hint(
+                "ddpg.ou_noise.theta_sigma_swapped",
+                "dx = theta * (mu - x) + sigma * N(0, 1): theta pulls back toward mu, sigma "
+                "scales the random part.",
+            ),
         )
     lag1 = float(np.mean([np.corrcoef(path[:-1, j], path[1:, j])[0, 1] for j in range(size)]))
     if not lag1 > 0.5:
         return Finding(
             f"successive samples are uncorrelated (lag-1 autocorrelation {lag1:.2f}, about "
             f"1 - theta = {1 - theta:.2f} expected): the noise has no memory.",
-            hint="OU noise is a process: x = self.state; dx = theta * (mu - x) + sigma * "
-            "np.random.standard_normal(len(x)); self.state = x + dx; return self.state.",
+            hint=Hint(
+                "ddpg.ou_noise.no_memory",
+                "OU noise is a process: x = self.state; dx = theta * (mu - x) + sigma * "
+                "np.random.standard_normal(len(x)); self.state = x + dx; return self.state.",
+            ),
         )
     mean, negative, spread = float(z.mean()), float((z < 0).mean()), float(z.std())
     if negative < 0.05:
@@ -102,7 +115,10 @@ def diagnose_ou_noise(rec: Record, case: Record) -> Finding | None:
         return Finding(
             f"the state is pulled toward mu by {theta_hat:.3f} of the gap per step; expected "
             f"theta = {theta}.",
-            hint="dx = theta * (mu - x) + sigma * N(0, 1), with x the current state.",
+            hint=Hint(
+                "ddpg.ou_noise.wrong_mean_reversion",
+                "dx = theta * (mu - x) + sigma * N(0, 1), with x the current state.",
+            ),
         )
     if not 0.8 <= spread <= 1.2:
         return Finding(
@@ -120,14 +136,20 @@ def diagnose_ou_noise(rec: Record, case: Record) -> Finding | None:
         return Finding(
             f"right after reset() the next sample is {math.sqrt(ratio):.1f} sigma from mu on "
             "average (about 1 sigma expected): reset() does not put the state back at mu.",
-            hint="reset(): self.state = self.mu.copy() (a copy: if the state is mu itself, "
-            "updating the state in place moves mu too).",
+            hint=Hint(
+                "ddpg.ou_noise.reset_not_to_mu",
+                "reset(): self.state = self.mu.copy() (a copy: if the state is mu itself, "
+                "updating the state in place moves mu too).",
+            ),
         )
     if stage:
         return Finding(f"OUNoise raised {message} ({stage}).", from_error=True)
     if rec.get("shape_1") != [1]:
         return Finding(
             f"OUNoise(1).sample() has shape {tuple(rec.get('shape_1') or ())}; expected (1,).",
-            hint="keep the state an array of shape (size,), even for size 1.",
+            hint=Hint(
+                "ddpg.ou_noise.scalar_state_for_size_one",
+                "keep the state an array of shape (size,), even for size 1.",
+            ),
         )
     return None

@@ -17,16 +17,17 @@ from course_lib.exercises.ddpg.base import (
     _error,
     _short,
 )
-from course_lib.exercises.finding import Finding
+from course_lib.exercises.finding import Finding, Hint
 
 _UNIFORM_HINT = (
     "draw batch_size indices uniformly among the stored transitions: idxs = "
     "np.random.randint(0, self.size, size=self.batch_size) (or np.random.choice(self.size, "
     "self.batch_size, replace=False)), where self.size counts what is stored."
 )
-_WRAP_HINT = (
+_WRAP_HINT = Hint(
+    "ddpg.replay_buffer.ptr_not_wrapped",
     "advance the write position with self.ptr = (self.ptr + 1) % self.max_size: once the "
-    "buffer is full, each new transition overwrites the oldest one."
+    "buffer is full, each new transition overwrites the oldest one.",
 )
 
 
@@ -39,8 +40,11 @@ def _len_finding(got: Any, n_stored: int, size: int) -> Finding | None:
             f"len(buffer) is {size} after {n_stored} store(s) into a buffer of size {size}: "
             "__len__ must return how many transitions are stored (at most size), not the "
             "capacity.",
-            hint="count in store(): self.size = min(self.size + 1, self.max_size), and return "
-            "self.size from __len__.",
+            hint=Hint(
+                "ddpg.replay_buffer.len_returns_capacity",
+                "count in store(): self.size = min(self.size + 1, self.max_size), and return "
+                "self.size from __len__.",
+            ),
             expected=expected,
             got=got,
         )
@@ -48,13 +52,19 @@ def _len_finding(got: Any, n_stored: int, size: int) -> Finding | None:
         return Finding(
             f"len(buffer) is {got} after {n_stored} stores into a buffer of size {size}: a "
             "full buffer overwrites old transitions, so it never holds more than size.",
-            hint="self.size = min(self.size + 1, self.max_size).",
+            hint=Hint(
+                "ddpg.replay_buffer.size_not_capped",
+                "self.size = min(self.size + 1, self.max_size).",
+            ),
             expected=expected,
             got=got,
         )
     return Finding(
         f"len(buffer) is {got} after {n_stored} store(s); expected {expected}.",
-        hint="__len__ returns how many transitions are stored: min(number stored, size).",
+        hint=Hint(
+            "ddpg.replay_buffer.len_not_number_stored",
+            "__len__ returns how many transitions are stored: min(number stored, size).",
+        ),
         expected=expected,
         got=got,
     )
@@ -71,9 +81,12 @@ def _store_error(i: int, message: str, case: Record) -> Finding:
         )
     return Finding(
         f"store() raised {message} at store number {i + 1}.",
-        hint=f"preallocate obs and next_obs as (size, obs_dim) = ({size}, {case['obs_dim']}), "
-        f"acts as (size, act_dim) = ({size}, {case['act_dim']}), rews and done as (size,), all "
-        "np.float32, and write one row of each at self.ptr.",
+        hint=Hint(
+            "ddpg.replay_buffer.bad_preallocation",
+            f"preallocate obs and next_obs as (size, obs_dim) = ({size}, {case['obs_dim']}), "
+            f"acts as (size, act_dim) = ({size}, {case['act_dim']}), rews and done as (size,), all "
+            "np.float32, and write one row of each at self.ptr.",
+        ),
         from_error=True,
     )
 
@@ -113,7 +126,10 @@ def _batch_finding(part: Record | None, case: Record, phase: str) -> Finding | N
     if part.get("type") != "dict":
         return Finding(
             f"sample_batch() returned a {part.get('type')}, not a dict.",
-            hint="return dict(obs=..., next_obs=..., acts=..., rews=..., done=...).",
+            hint=Hint(
+                "ddpg.replay_buffer.batch_not_dict",
+                "return dict(obs=..., next_obs=..., acts=..., rews=..., done=...).",
+            ),
         )
     keys = list(part.get("keys") or [])
     missing = [k for k in BUFFER_KEYS if k not in keys]
@@ -123,8 +139,11 @@ def _batch_finding(part: Record | None, case: Record, phase: str) -> Finding | N
             f"the batch has no key(s) {missing}" + (f" (it has {extra})" if extra else "") + ".",
             expected=sorted(BUFFER_KEYS),
             got=keys,
-            hint="the agent reads samples['obs'], samples['next_obs'], samples['acts'], "
-            "samples['rews'] and samples['done']: use exactly these names.",
+            hint=Hint(
+                "ddpg.replay_buffer.wrong_batch_keys",
+                "the agent reads samples['obs'], samples['next_obs'], samples['acts'], "
+                "samples['rews'] and samples['done']: use exactly these names.",
+            ),
         )
     shapes = part["shapes"]
     expected = {"obs": [batch, od], "next_obs": [batch, od], "acts": [batch, ad]}
@@ -137,28 +156,35 @@ def _batch_finding(part: Record | None, case: Record, phase: str) -> Finding | N
             expected=batch,
             got=fill,
             where=where,
-            hint=_UNIFORM_HINT,
+            hint=Hint("ddpg.replay_buffer.returns_all_stored", _UNIFORM_HINT),
         )
     if all(n == size for n in leading) and batch != size:
         return Finding(
             f"sample_batch() returned {size} rows, the buffer's whole capacity, instead of "
             f"batch_size={batch}.",
             where=where,
-            hint=_UNIFORM_HINT,
+            hint=Hint("ddpg.replay_buffer.returns_whole_buffer", _UNIFORM_HINT),
         )
     for key in BUFFER_KEYS:
         if shapes.get(key) != expected[key]:
             got = shapes.get(key)
             if key == "acts" and got is not None and len(got) == 1:
-                hint = (
+                hint = Hint(
+                    "ddpg.replay_buffer.acts_not_2d",
                     "keep actions 2-D, (size, act_dim), even when act_dim is 1: "
                     "np.zeros((size, act_dim), dtype=np.float32); the critic concatenates "
-                    "(B, obs_dim) states with (B, act_dim) actions."
+                    "(B, obs_dim) states with (B, act_dim) actions.",
                 )
             elif key in ("rews", "done"):
-                hint = "rewards and dones are one number per transition: arrays of shape (size,)."
+                hint = Hint(
+                    "ddpg.replay_buffer.wrong_reward_done_shape",
+                    "rewards and dones are one number per transition: arrays of shape (size,).",
+                )
             else:
-                hint = f"batch['{key}'] holds batch_size rows of the stored arrays."
+                hint = Hint(
+                    "ddpg.replay_buffer.wrong_batch_shape",
+                    f"batch['{key}'] holds batch_size rows of the stored arrays.",
+                )
             return Finding(
                 f"batch['{key}'] has shape {tuple(got or ())}; expected {tuple(expected[key])} "
                 f"(batch_size={batch}, obs_dim={od}, act_dim={ad}).",
@@ -173,8 +199,11 @@ def _batch_finding(part: Record | None, case: Record, phase: str) -> Finding | N
             return Finding(
                 f"batch['{key}'] has dtype {dtype}; the buffer's arrays must be float32.",
                 where=where,
-                hint="preallocate every array with dtype=np.float32 (store done as 0.0 or "
-                "1.0): float64 or bool arrays become tensors the float32 networks reject.",
+                hint=Hint(
+                    "ddpg.replay_buffer.not_float32",
+                    "preallocate every array with dtype=np.float32 (store done as 0.0 or "
+                    "1.0): float64 or bool arrays become tensors the float32 networks reject.",
+                ),
             )
     table = {k: np.asarray(v, dtype=np.float64) for k, v in case["table"].items()}
     for b, rows in enumerate(part.get("rows") or []):
@@ -189,9 +218,12 @@ def _batch_finding(part: Record | None, case: Record, phase: str) -> Finding | N
                     return Finding(
                         "a sampled obs is all zeros: a slot that was never written.",
                         where=where,
-                        hint="draw indices among the stored transitions only: "
-                        "np.random.randint(0, self.size, ...) where self.size counts what is "
-                        "stored, not the capacity self.max_size.",
+                        hint=Hint(
+                            "ddpg.replay_buffer.indices_over_capacity",
+                            "draw indices among the stored transitions only: "
+                            "np.random.randint(0, self.size, ...) where self.size counts what is "
+                            "stored, not the capacity self.max_size.",
+                        ),
                     )
                 return Finding(
                     "a sampled obs matches none of the stored transitions.",
@@ -211,9 +243,12 @@ def _batch_finding(part: Record | None, case: Record, phase: str) -> Finding | N
                         expected=_short(table[key][i]),
                         got=_short(arrays[key][r]),
                         where=where,
-                        hint="index every array with the same idxs (obs_buf[idxs], "
-                        "next_obs_buf[idxs], acts_buf[idxs], rews_buf[idxs], done_buf[idxs]), "
-                        "and write all five at the same self.ptr in store().",
+                        hint=Hint(
+                            "ddpg.replay_buffer.misaligned_arrays",
+                            "index every array with the same idxs (obs_buf[idxs], "
+                            "next_obs_buf[idxs], acts_buf[idxs], rews_buf[idxs], done_buf[idxs]), "
+                            "and write all five at the same self.ptr in store().",
+                        ),
                     )
     ids: list[int] = []
     for column in part.get("ids") or []:
@@ -226,9 +261,12 @@ def _batch_finding(part: Record | None, case: Record, phase: str) -> Finding | N
                     return Finding(
                         "a sampled obs is all zeros: a slot that was never written.",
                         where=where,
-                        hint="draw indices among the stored transitions only: "
-                        "np.random.randint(0, self.size, ...) where self.size counts what is "
-                        "stored, not the capacity self.max_size.",
+                        hint=Hint(
+                            "ddpg.replay_buffer.indices_over_capacity",
+                            "draw indices among the stored transitions only: "
+                            "np.random.randint(0, self.size, ...) where self.size counts what is "
+                            "stored, not the capacity self.max_size.",
+                        ),
                     )
                 return Finding("a sampled obs matches none of the stored transitions.", where=where)
             if i not in stored:
@@ -244,7 +282,7 @@ def _batch_finding(part: Record | None, case: Record, phase: str) -> Finding | N
         return Finding(
             f"transition {absent[0]} was never sampled in {len(ids)} draws.",
             where=where,
-            hint=_UNIFORM_HINT,
+            hint=Hint("ddpg.replay_buffer.index_range_too_narrow", _UNIFORM_HINT),
         )
     if phase == "partial":
         # 200 batches of >= 3 over <= 9 stored: each count ~ Binomial with mean E >= 66
@@ -256,7 +294,7 @@ def _batch_finding(part: Record | None, case: Record, phase: str) -> Finding | N
                 f"sampling is not uniform: over {len(ids)} draws the stored transitions came "
                 f"between {low} and {high} times each, about {mean:.0f} expected.",
                 where=where,
-                hint=_UNIFORM_HINT,
+                hint=Hint("ddpg.replay_buffer.non_uniform_sampling", _UNIFORM_HINT),
             )
     return None
 
@@ -274,7 +312,10 @@ def diagnose_replay_buffer(rec: Record, case: Record) -> Finding | None:
     if stage == "len":
         return Finding(
             f"len(buffer) raised {message}.",
-            hint="define __len__(self) returning how many transitions are stored.",
+            hint=Hint(
+                "ddpg.replay_buffer.no_len_method",
+                "define __len__(self) returning how many transitions are stored.",
+            ),
             from_error=True,
         )
     found = _len_finding(rec.get("len_empty"), 0, size)
@@ -290,7 +331,7 @@ def diagnose_replay_buffer(rec: Record, case: Record) -> Finding | None:
         return Finding(
             f"sample_batch() raised {message} with {fill} transitions stored and "
             f"batch_size={batch}.",
-            hint=_UNIFORM_HINT,
+            hint=Hint("ddpg.replay_buffer.bad_index_draw", _UNIFORM_HINT),
             from_error=True,
         )
     if found := _batch_finding(rec.get("partial"), case, "partial"):

@@ -16,7 +16,7 @@ from course_lib.exercises.ddpg.base import (
     _error,
     _short,
 )
-from course_lib.exercises.finding import Finding
+from course_lib.exercises.finding import Finding, Hint
 
 
 def course_soft_update(target: torch.nn.Module, source: torch.nn.Module, tau: float) -> None:
@@ -51,14 +51,16 @@ def diagnose_soft_update(rec: Record, case: Record) -> Finding | None:
     stage, message = _error(rec)
     if stage:
         if "AttributeError" in message and "weights" in message:
-            hint = (
+            hint = Hint(
+                "ddpg.soft_update.uses_weights_attribute",
                 "nn.Module has no .weights: iterate over the parameters in pairs, "
-                "for t, s in zip(target.parameters(), source.parameters())."
+                "for t, s in zip(target.parameters(), source.parameters()).",
             )
         elif "leaf Variable" in message or "requires grad" in message:
-            hint = (
+            hint = Hint(
+                "ddpg.soft_update.inplace_without_no_grad",
                 "wrap the loop in torch.no_grad() (or write through .data): autograd refuses "
-                "in-place changes of parameters it tracks."
+                "in-place changes of parameters it tracks.",
             )
         else:
             hint = _SOFT_HINT
@@ -70,7 +72,9 @@ def diagnose_soft_update(rec: Record, case: Record) -> Finding | None:
         if not _close(after, before, atol=1e-7, rtol=1e-7):
             return Finding(
                 f"soft_update changed the source network (parameter {name}).",
-                hint="only the target moves: " + _SOFT_HINT,
+                hint=Hint(
+                    "ddpg.soft_update.source_modified", "only the target moves: " + _SOFT_HINT
+                ),
             )
     kinds = [
         _update_kind(after, before, src, tau)
@@ -81,26 +85,38 @@ def diagnose_soft_update(rec: Record, case: Record) -> Finding | None:
     if all(k == "same" for k in kinds):
         return Finding(
             f"the target network did not change (tau={tau}).",
-            hint="change the parameters in place: target_p.data.copy_(tau * source_p.data + "
-            "(1 - tau) * target_p.data); assigning target_p = ... only rebinds a local name.",
+            hint=Hint(
+                "ddpg.soft_update.not_in_place",
+                "change the parameters in place: target_p.data.copy_(tau * source_p.data + "
+                "(1 - tau) * target_p.data); assigning target_p = ... only rebinds a local name.",
+            ),
         )
     if all(k == "copy" for k in kinds):
         return Finding(
             f"the target became a copy of the source (tau={tau}): that is a hard update.",
-            hint="interpolate, " + _SOFT_HINT + " load_state_dict copies.",
+            hint=Hint(
+                "ddpg.soft_update.hard_update",
+                "interpolate, " + _SOFT_HINT + " load_state_dict copies.",
+            ),
         )
     if all(k == "swapped" for k in kinds):
         return Finding(
             f"tau is on the wrong side: the target moved {1 - tau:g} of the way to the source "
             f"instead of tau={tau}.",
-            hint=_SOFT_HINT + " tau is small, so the target follows slowly.",
+            hint=Hint(
+                "ddpg.soft_update.tau_swapped",
+                _SOFT_HINT + " tau is small, so the target follows slowly.",
+            ),
         )
     if set(kinds) <= {"ok", "same"}:
         stale = [name for name, k in zip(names, kinds, strict=True) if k == "same"]
         return Finding(
             f"only some parameters were updated; unchanged: {stale}.",
-            hint="loop over all of them: zip(target.parameters(), source.parameters()), not "
-            "over some layers or the weights only.",
+            hint=Hint(
+                "ddpg.soft_update.partial_parameter_loop",
+                "loop over all of them: zip(target.parameters(), source.parameters()), not "
+                "over some layers or the weights only.",
+            ),
         )
     i = next(i for i, k in enumerate(kinds) if k != "ok")
     expected = tau * np.asarray(case["source"][i]) + (1 - tau) * np.asarray(case["target"][i])
@@ -108,5 +124,5 @@ def diagnose_soft_update(rec: Record, case: Record) -> Finding | None:
         f"parameter {names[i]} is wrong after soft_update(target, source, tau={tau}).",
         expected=_short(expected),
         got=_short(target[i]),
-        hint=_SOFT_HINT,
+        hint=Hint("ddpg.soft_update.wrong_interpolation", _SOFT_HINT),
     )

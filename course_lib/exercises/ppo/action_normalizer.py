@@ -12,7 +12,7 @@ import gymnasium as gym
 import numpy as np
 
 from course_lib.exercises.compare import values_finding
-from course_lib.exercises.finding import Finding
+from course_lib.exercises.finding import Finding, Hint
 from course_lib.toy_envs import BoxToyEnv
 
 
@@ -42,8 +42,11 @@ def diagnose_action_normalizer(
         except AttributeError as err:
             return Finding(
                 f"action() raised AttributeError: {err}",
-                hint="the bounds live on the wrapped env's space: "
-                "self.env.action_space.low and .high (a wrapper has no self.low).",
+                hint=Hint(
+                    "ppo.action_normalizer.bounds_not_from_env_space",
+                    "the bounds live on the wrapped env's space: "
+                    "self.env.action_space.low and .high (a wrapper has no self.low).",
+                ),
             )
         found = values_finding(
             f"action({normalized})",
@@ -52,16 +55,25 @@ def diagnose_action_normalizer(
             mistakes=[
                 (
                     normalized,
-                    "the action is returned unchanged: rescale it from [-1, 1] to "
-                    "[low, high], or the agent can only ever use half of the torque range.",
+                    Hint(
+                        "ppo.action_normalizer.action_not_rescaled",
+                        "the action is returned unchanged: rescale it from [-1, 1] to "
+                        "[low, high], or the agent can only ever use half of the torque range.",
+                    ),
                 ),
                 (
                     [2.0 * normalized[0], 10.0 * normalized[1]],
-                    "multiplying by high only works "
-                    "for a range symmetric around 0; shift too: low + (a + 1) * (high - low) / 2.",
+                    Hint(
+                        "ppo.action_normalizer.scaled_without_shift",
+                        "multiplying by high only works for a range symmetric around 0; "
+                        "shift too: low + (a + 1) * (high - low) / 2.",
+                    ),
                 ),
             ],
-            hint="action(a) = low + (a + 1) * (high - low) / 2.",
+            hint=Hint(
+                "ppo.action_normalizer.wrong_rescale_formula",
+                "action(a) = low + (a + 1) * (high - low) / 2.",
+            ),
             case=f"normalized action {label}, env range low=[-2, 0], high=[2, 10]",
         )
         if found is not None:
@@ -77,10 +89,16 @@ def diagnose_action_normalizer(
                         -1 + 2 * (x + lo) / (hi - lo)
                         for x, lo, hi in zip(env_units, [-2.0, 0.0], [2.0, 10.0], strict=True)
                     ],
-                    "reverse_action must subtract low: a = -1 + 2 * (x - low) / (high - low).",
+                    Hint(
+                        "ppo.action_normalizer.reverse_adds_low",
+                        "reverse_action must subtract low: a = -1 + 2 * (x - low) / (high - low).",
+                    ),
                 ),
             ],
-            hint="reverse_action undoes action: a = -1 + 2 * (x - low) / (high - low).",
+            hint=Hint(
+                "ppo.action_normalizer.wrong_reverse_formula",
+                "reverse_action undoes action: a = -1 + 2 * (x - low) / (high - low).",
+            ),
             case=f"env action {env_units}",
         )
         if found is not None:

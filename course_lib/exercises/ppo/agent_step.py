@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from course_lib.exercises.compare import to_numpy, values_finding
-from course_lib.exercises.finding import Finding
+from course_lib.exercises.finding import Finding, Hint
 from course_lib.exercises.parts import Parts, PlaceholderNetwork, course_parts
 from course_lib.toy_envs import BoxToyEnv
 
@@ -90,8 +90,11 @@ def _diagnose_agent_step(PPOAgent: Callable[..., Any], kwargs: dict[str, Any]) -
     except Exception as err:
         return Finding(
             f"PPOAgent(env, ...) raised {type(err).__name__}: {err}",
-            hint="the agent takes a vector env: use env.single_observation_space and "
-            "env.single_action_space for the network sizes.",
+            hint=Hint(
+                "ppo.agent_step.batched_env_spaces",
+                "the agent takes a vector env: use env.single_observation_space and "
+                "env.single_action_space for the network sizes.",
+            ),
         )
     agent.critic = _KnownCritic()
     state, _ = agent.env.reset(seed=0)
@@ -117,7 +120,10 @@ def _diagnose_agent_step(PPOAgent: Callable[..., Any], kwargs: dict[str, Any]) -
                     "the stored reward of an ordinary step is not a positive multiple of the "
                     "env's reward (1.0 here).",
                     got=scale,
-                    hint="store the env's reward (optionally times a positive reward scale).",
+                    hint=Hint(
+                        "ppo.agent_step.reward_not_env_reward",
+                        "store the env's reward (optionally times a positive reward scale).",
+                    ),
                 )
         expected_rewards = [[scale, scale], [scale, scale], [scale + 0.9 * 13.0, scale]]
         for what, stored, expected in (
@@ -132,40 +138,51 @@ def _diagnose_agent_step(PPOAgent: Callable[..., Any], kwargs: dict[str, Any]) -
                 )
             got = to_numpy(stored[-1]).reshape(-1)
             if what == "masks":
-                hint = (
+                hint = Hint(
+                    "ppo.agent_step.mask_not_one_minus_done",
                     "mask = 1 - (terminated or truncated): the GAE recursion must not chain "
-                    "into the next episode, whichever way this one ended."
+                    "into the next episode, whichever way this one ended.",
                 )
                 mistakes = (
                     [
                         (
                             [1.0, 1.0],
-                            "a truncated episode ended too: mask it "
-                            "(its bootstrap goes into the reward instead).",
+                            Hint(
+                                "ppo.agent_step.truncation_not_masked",
+                                "a truncated episode ended too: mask it "
+                                "(its bootstrap goes into the reward instead).",
+                            ),
                         )
                     ]
                     if t == 2
                     else []
                 )
             else:
-                hint = (
+                hint = Hint(
+                    "ppo.agent_step.wrong_truncation_bootstrap",
                     "at a truncation (time limit), the episode stops but the task does not: "
                     "add gamma * V(final state) to the reward, with the final state taken from "
                     "infos['final_obs'] (the observation returned is already the next "
-                    "episode's first). At a termination, add nothing."
+                    "episode's first). At a termination, add nothing.",
                 )
                 mistakes = (
                     [
                         (
                             [scale, scale],
-                            "the bootstrap is cut at the truncation: add gamma * "
-                            "V(final state) to the reward of a truncated step.",
+                            Hint(
+                                "ppo.agent_step.no_truncation_bootstrap",
+                                "the bootstrap is cut at the truncation: add gamma * "
+                                "V(final state) to the reward of a truncated step.",
+                            ),
                         ),
                         (
                             [scale + 0.9 * 10.0, scale],
-                            "the bootstrap uses the observation step() "
-                            "returned, which is already the NEXT episode's first state: take the "
-                            "final state from infos['final_obs'][i].",
+                            Hint(
+                                "ppo.agent_step.bootstrap_from_reset_obs",
+                                "the bootstrap uses the observation step() returned, which is "
+                                "already the NEXT episode's first state: take the final state "
+                                "from infos['final_obs'][i].",
+                            ),
                         ),
                     ]
                     if t == 2

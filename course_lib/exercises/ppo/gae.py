@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 from course_lib.exercises.compare import close_finding, to_numpy, values_finding
-from course_lib.exercises.finding import Finding
+from course_lib.exercises.finding import Finding, Hint
 
 # next_value, rewards, masks, values, gamma, tau, expected returns, {mistake: returns}
 _GAE_CASES: list[dict[str, Any]] = [
@@ -96,21 +96,44 @@ _GAE_CASES: list[dict[str, Any]] = [
 
 
 _GAE_HINTS = {
-    "forward": "walk the rollout BACKWARDS: gae_t = delta_t + gamma * tau * mask_t * gae_(t+1), "
-    "starting from the last step.",
-    "swapped": "gamma and tau (GAE's lambda) are swapped: the TD error uses gamma, "
-    "delta_t = r_t + gamma * V_(t+1) * mask_t - V_t; only the decay of gae uses gamma * tau.",
-    "chain_across": "multiply the carried gae by mask_t too: an advantage must not flow "
-    "backwards from one episode into the one before it.",
-    "no_mask_boot": "multiply V_(t+1) by mask_t: after an episode's end, the next value "
-    "belongs to a new episode and must not be bootstrapped.",
-    "advantages": "return advantage + value (the critic's target), not the advantage alone: "
-    "returns.insert(0, gae + values[t]).",
-    "off_by_one": "the TD error bootstraps from the NEXT state's value: use values[t + 1] "
-    "(with next_value appended at the end), not values[t].",
-    "lambda_only": "the decay of gae is gamma * tau, not tau alone.",
-    "reversed": "the returns come last step first: the list built backwards must be reversed "
-    "(returns[::-1]), or built with returns.insert(0, ...), to be in time order.",
+    "forward": Hint(
+        "ppo.compute_gae.forward_recursion",
+        "walk the rollout BACKWARDS: gae_t = delta_t + gamma * tau * mask_t * gae_(t+1), "
+        "starting from the last step.",
+    ),
+    "swapped": Hint(
+        "ppo.compute_gae.gamma_lambda_swapped",
+        "gamma and tau (GAE's lambda) are swapped: the TD error uses gamma, "
+        "delta_t = r_t + gamma * V_(t+1) * mask_t - V_t; only the decay of gae uses gamma * tau.",
+    ),
+    "chain_across": Hint(
+        "ppo.compute_gae.chain_across_episodes",
+        "multiply the carried gae by mask_t too: an advantage must not flow "
+        "backwards from one episode into the one before it.",
+    ),
+    "no_mask_boot": Hint(
+        "ppo.compute_gae.no_mask_on_bootstrap",
+        "multiply V_(t+1) by mask_t: after an episode's end, the next value "
+        "belongs to a new episode and must not be bootstrapped.",
+    ),
+    "advantages": Hint(
+        "ppo.compute_gae.returned_advantages",
+        "return advantage + value (the critic's target), not the advantage alone: "
+        "returns.insert(0, gae + values[t]).",
+    ),
+    "off_by_one": Hint(
+        "ppo.compute_gae.off_by_one_next_value",
+        "the TD error bootstraps from the NEXT state's value: use values[t + 1] "
+        "(with next_value appended at the end), not values[t].",
+    ),
+    "lambda_only": Hint(
+        "ppo.compute_gae.lambda_only_decay", "the decay of gae is gamma * tau, not tau alone."
+    ),
+    "reversed": Hint(
+        "ppo.compute_gae.returns_not_reversed",
+        "the returns come last step first: the list built backwards must be reversed "
+        "(returns[::-1]), or built with returns.insert(0, ...), to be in time order.",
+    ),
 }
 
 
@@ -131,7 +154,9 @@ def _flat(
         return None, Finding(
             f"compute_gae returned {len(out)} entries for a rollout of {length} steps.",
             where=case,
-            hint="one return per step, in time order.",
+            hint=Hint(
+                "ppo.compute_gae.not_one_return_per_step", "one return per step, in time order."
+            ),
         )
     rows = [to_numpy(x).reshape(-1) for x in out]
     if not all(r.size == n_envs for r in rows):
@@ -174,8 +199,11 @@ def diagnose_compute_gae(compute_gae: Callable[..., Any]) -> Finding | None:
                 *((v, _GAE_HINTS[k]) for k, v in case["mistakes"].items()),
                 (case["expected"][::-1], _GAE_HINTS["reversed"]),
             ],
-            hint="delta_t = r_t + gamma * V_(t+1) * mask_t - V_t; "
-            "gae_t = delta_t + gamma * tau * mask_t * gae_(t+1); return gae_t + V_t.",
+            hint=Hint(
+                "ppo.compute_gae.wrong_gae_recursion",
+                "delta_t = r_t + gamma * V_(t+1) * mask_t - V_t; "
+                "gae_t = delta_t + gamma * tau * mask_t * gae_(t+1); return gae_t + V_t.",
+            ),
             case=label,
         )
         if found is not None:
@@ -201,7 +229,10 @@ def diagnose_compute_gae(compute_gae: Callable[..., Any]) -> Finding | None:
         "returns of two envs computed side by side",
         got,
         np.stack([a["expected"], b["expected"]], axis=1),
-        hint="compute elementwise (no .item(), no sums over envs): each env is its own rollout.",
+        hint=Hint(
+            "ppo.compute_gae.not_elementwise_over_envs",
+            "compute elementwise (no .item(), no sums over envs): each env is its own rollout.",
+        ),
         case="the first two cases as two envs, entries of shape (2, 1)",
     )
     if found is not None:

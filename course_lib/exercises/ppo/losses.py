@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 from course_lib.exercises.compare import close_finding, values_finding
-from course_lib.exercises.finding import Finding
+from course_lib.exercises.finding import Finding, Hint
 from course_lib.exercises.networks import grads
 
 _LOG_RATIO = [0.5, -0.5, 0.05, 0.3, -0.4, 0.0, 0.1, -0.1]
@@ -35,17 +35,42 @@ _ACTOR_LOSS = -0.33930292
 
 
 _ACTOR_MISTAKES = {
-    -0.46712726: "the surrogate takes the MIN of the two terms, not the max: "
-    "min(r * A, clip(r, 1 - eps, 1 + eps) * A), a pessimistic bound.",
-    -0.31444963: "clip the RATIO, not the advantage: clip(r, 1 - eps, 1 + eps) * A.",
-    -0.25066881: "clip the ratio alone, not the product r * A.",
-    -0.24930292: "the entropy bonus has the wrong sign: SUBTRACT entropy_weight * entropy "
-    "from the loss (more entropy = more exploration = lower loss).",
-    -0.34912339: "the ratio is new / old: exp(log_probs - old_log_probs), not the inverse.",
-    0.24125: "the ratio is exp(log_probs - old_log_probs), not the difference of logs.",
-    -2.71442335: "average over the batch (.mean()), do not sum.",
-    0.24930292: "the loss is the NEGATIVE surrogate: the optimizer minimizes, PPO maximizes.",
-    -0.29430292: "the entropy bonus is missing: subtract entropy_weight * entropy.mean().",
+    -0.46712726: Hint(
+        "ppo.ppo_losses.max_of_surrogates",
+        "the surrogate takes the MIN of the two terms, not the max: "
+        "min(r * A, clip(r, 1 - eps, 1 + eps) * A), a pessimistic bound.",
+    ),
+    -0.31444963: Hint(
+        "ppo.ppo_losses.advantage_clipped",
+        "clip the RATIO, not the advantage: clip(r, 1 - eps, 1 + eps) * A.",
+    ),
+    -0.25066881: Hint(
+        "ppo.ppo_losses.product_clipped", "clip the ratio alone, not the product r * A."
+    ),
+    -0.24930292: Hint(
+        "ppo.ppo_losses.entropy_sign_flipped",
+        "the entropy bonus has the wrong sign: SUBTRACT entropy_weight * entropy "
+        "from the loss (more entropy = more exploration = lower loss).",
+    ),
+    -0.34912339: Hint(
+        "ppo.ppo_losses.ratio_inverted",
+        "the ratio is new / old: exp(log_probs - old_log_probs), not the inverse.",
+    ),
+    0.24125: Hint(
+        "ppo.ppo_losses.log_ratio_not_exponentiated",
+        "the ratio is exp(log_probs - old_log_probs), not the difference of logs.",
+    ),
+    -2.71442335: Hint(
+        "ppo.ppo_losses.summed_not_averaged", "average over the batch (.mean()), do not sum."
+    ),
+    0.24930292: Hint(
+        "ppo.ppo_losses.surrogate_not_negated",
+        "the loss is the NEGATIVE surrogate: the optimizer minimizes, PPO maximizes.",
+    ),
+    -0.29430292: Hint(
+        "ppo.ppo_losses.no_entropy_bonus",
+        "the entropy bonus is missing: subtract entropy_weight * entropy.mean().",
+    ),
 }
 
 
@@ -89,7 +114,9 @@ def _call_losses(
             return None, Finding(
                 f"{what} must be a scalar tensor.",
                 got=getattr(loss, "shape", type(loss).__name__),
-                hint="reduce with .mean() over the minibatch.",
+                hint=Hint(
+                    "ppo.ppo_losses.loss_not_reduced", "reduce with .mean() over the minibatch."
+                ),
             )
     return out, None
 
@@ -115,8 +142,11 @@ def _critic_target_finding(ppo_losses: Callable[..., Any], critic_loss: float) -
             if reads_old
             else "the critic is not regressed onto its targets."
         ),
-        hint="the target is returns (from compute_gae): critic_loss = (returns - "
-        "values.reshape(-1)).pow(2).mean().",
+        hint=Hint(
+            "ppo.ppo_losses.critic_target_not_returns",
+            "the target is returns (from compute_gae): critic_loss = (returns - "
+            "values.reshape(-1)).pow(2).mean().",
+        ),
     )
 
 
@@ -139,8 +169,11 @@ def diagnose_ppo_losses(ppo_losses: Callable[..., Any]) -> Finding | None:
         float(actor_loss.detach()),
         _ACTOR_LOSS,
         mistakes=wrong,
-        hint="r = exp(log_probs - old_log_probs); actor_loss = -mean(min(r * A, "
-        "clip(r, 1 - eps, 1 + eps) * A)) - entropy_weight * mean(entropy).",
+        hint=Hint(
+            "ppo.ppo_losses.wrong_surrogate_formula",
+            "r = exp(log_probs - old_log_probs); actor_loss = -mean(min(r * A, "
+            "clip(r, 1 - eps, 1 + eps) * A)) - entropy_weight * mean(entropy).",
+        ),
         case="8 samples with ratios on both sides of the clip range, eps=0.2, entropy_weight=0.05",
         atol=1e-5,
     )
@@ -150,14 +183,20 @@ def diagnose_ppo_losses(ppo_losses: Callable[..., Any]) -> Finding | None:
     if not bool(g_old.abs().sum() == 0):
         return Finding(
             "actor_loss sends gradient into old_log_probs.",
-            hint="old_log_probs belong to the policy that collected the data: a constant. "
-            "Use old_log_probs.detach() in the ratio (and store them without gradient).",
+            hint=Hint(
+                "ppo.ppo_losses.old_log_probs_not_detached",
+                "old_log_probs belong to the policy that collected the data: a constant. "
+                "Use old_log_probs.detach() in the ratio (and store them without gradient).",
+            ),
         )
     if not bool(g_values.abs().sum() == 0):
         return Finding(
             "actor_loss depends on the critic's values.",
-            hint="the actor's weight is the given advantage; the critic learns from "
-            "critic_loss only.",
+            hint=Hint(
+                "ppo.ppo_losses.actor_reads_values",
+                "the actor's weight is the given advantage; the critic learns from "
+                "critic_loss only.",
+            ),
         )
     # where the clip binds, the surrogate is flat in log_probs
     r = np.exp(_LOG_RATIO)
@@ -169,8 +208,11 @@ def diagnose_ppo_losses(ppo_losses: Callable[..., Any]) -> Finding | None:
             "the gradient of actor_loss w.r.t. log_probs is wrong where the ratio is clipped.",
             expected=f"zero gradient exactly at samples {np.flatnonzero(flat).tolist()}",
             got=f"zero gradient at samples {np.flatnonzero(got_flat).tolist()}",
-            hint="the clip must stop the gradient only where it binds: "
-            "torch.min(r * A, torch.clamp(r, 1 - eps, 1 + eps) * A).",
+            hint=Hint(
+                "ppo.ppo_losses.clip_gradient_misplaced",
+                "the clip must stop the gradient only where it binds: "
+                "torch.min(r * A, torch.clamp(r, 1 - eps, 1 + eps) * A).",
+            ),
         )
     # critic: properties every correct variant has
     found = _critic_target_finding(ppo_losses, float(critic_loss.detach()))
@@ -180,12 +222,18 @@ def diagnose_ppo_losses(ppo_losses: Callable[..., Any]) -> Finding | None:
     if not bool(g_c[0].abs().sum() == 0):
         return Finding(
             "critic_loss depends on log_probs.",
-            hint="the critic's loss compares values with returns only.",
+            hint=Hint(
+                "ppo.ppo_losses.critic_reads_log_probs",
+                "the critic's loss compares values with returns only.",
+            ),
         )
     if not (bool(g_c[1].abs().sum() == 0) and bool(g_c[2].abs().sum() == 0)):
         return Finding(
             "critic_loss sends gradient into returns or old_values.",
-            hint="the targets are constants: use returns.detach() (and old_values.detach()).",
+            hint=Hint(
+                "ppo.ppo_losses.critic_targets_not_detached",
+                "the targets are constants: use returns.detach() (and old_values.detach()).",
+            ),
         )
     dv = g_c[3].reshape(-1).numpy()
     diff = (x["values"].detach().reshape(-1) - x["returns"].detach()).numpy()
@@ -193,9 +241,12 @@ def diagnose_ppo_losses(ppo_losses: Callable[..., Any]) -> Finding | None:
         return Finding(
             "critic_loss does not pull each value toward its return.",
             got=f"d critic_loss / d values = {np.round(dv, 4).tolist()}",
-            hint="regress values onto returns: e.g. (returns - values).pow(2).mean(); watch the "
-            "shapes: values is (B, 1), returns (B,): flatten values first, or (B, 1) - (B,) "
-            "broadcasts into (B, B).",
+            hint=Hint(
+                "ppo.ppo_losses.values_returns_broadcast",
+                "regress values onto returns: e.g. (returns - values).pow(2).mean(); watch the "
+                "shapes: values is (B, 1), returns (B,): flatten values first, or (B, 1) - (B,) "
+                "broadcasts into (B, B).",
+            ),
         )
     if not (float(critic_loss.detach()) > 0):
         return Finding(
@@ -213,7 +264,10 @@ def diagnose_ppo_losses(ppo_losses: Callable[..., Any]) -> Finding | None:
         float(at_target.detach()),
         0.0,
         atol=1e-6,
-        hint="the critic's loss must vanish when every value equals its return.",
+        hint=Hint(
+            "ppo.ppo_losses.critic_loss_offset",
+            "the critic's loss must vanish when every value equals its return.",
+        ),
     )
     if found is not None:
         return found

@@ -51,12 +51,21 @@ def judge_init_layer_uniform(student: Any, reference: Any) -> Finding | None:
     if weight.size != len(reference["weight"]) or bias.size != len(reference["bias"]):
         return Finding("the layer's parameters have the wrong sizes")
     if not returned:
-        return Finding("the function does not return the layer it initialized")
+        return Finding(
+            "the function does not return the layer it initialized",
+            mistake="ppo.networks.layer_not_returned",
+        )
     for what, x in (("weight", weight), ("bias", bias)):
         if not np.all(np.isfinite(x)) or np.abs(x).max() > init_w * (1 + 1e-6):
-            return Finding(f"{what} has entries outside [-init_w, init_w]")
+            return Finding(
+                f"{what} has entries outside [-init_w, init_w]",
+                mistake="ppo.networks.layer_not_uniform_init",
+            )
         if x.max() - x.min() < 1.5 * init_w or abs(x.mean()) > 0.25 * init_w:
-            return Finding(f"{what} is not spread uniformly over [-init_w, init_w]")
+            return Finding(
+                f"{what} is not spread uniformly over [-init_w, init_w]",
+                mistake="ppo.networks.init_not_spread",
+            )
     return None
 
 
@@ -76,19 +85,32 @@ def _ppo_iter_record(got: Any, ref: Any, where: str) -> Finding | None:
     except (KeyError, TypeError, ValueError) as err:
         return Finding(f"{where}: malformed observation ({type(err).__name__})")
     if not aligned:
-        return Finding(f"{where}: the arrays of a minibatch are not aligned")
+        return Finding(
+            f"{where}: the arrays of a minibatch are not aligned",
+            mistake="ppo.ppo_iter.arrays_not_aligned",
+        )
     if len(flat) != batch * epochs:
         return Finding(
             f"{where}: an epoch repeats or drops samples ({len(flat)} samples yielded over "
             f"{epochs} epochs of {batch}, not {batch * epochs})",
+            mistake="ppo.ppo_iter.last_minibatch_dropped",
         )
     if max(sizes, default=0) > int(ref["mini"]):
-        return Finding(f"{where}: a minibatch is larger than mini_batch_size")
+        return Finding(
+            f"{where}: a minibatch is larger than mini_batch_size",
+            mistake="ppo.ppo_iter.minibatch_too_large",
+        )
     chunks = [flat[e * batch : (e + 1) * batch] for e in range(epochs)]
     if any(sorted(c) != list(range(batch)) for c in chunks):
-        return Finding(f"{where}: an epoch repeats or drops samples")
+        return Finding(
+            f"{where}: an epoch repeats or drops samples",
+            mistake="ppo.ppo_iter.sampled_with_replacement",
+        )
     if len({tuple(c) for c in chunks}) == 1:
-        return Finding(f"{where}: every epoch visits the samples in the same order")
+        return Finding(
+            f"{where}: every epoch visits the samples in the same order",
+            mistake="ppo.ppo_iter.permutation_not_redrawn",
+        )
     return None
 
 
@@ -112,36 +134,44 @@ def _ppo_losses_record(got: Any, ref: Any, where: str) -> Finding | None:
             (
                 first_difference(ref["actor_loss"], got["actor_loss"]) is None,
                 "the actor loss differs from the clipped surrogate with entropy bonus",
+                "ppo.ppo_losses.wrong_surrogate_formula",
             ),
             (
                 first_difference(ref["actor_grad_log_probs"], got["actor_grad_log_probs"]) is None,
                 "the actor loss's gradient on log_probs is wrong (clip or min misplaced)",
+                "ppo.ppo_losses.clip_gradient_misplaced",
             ),
             (
                 np.allclose(got["actor_grad_old_log_probs"], 0),
                 "the actor loss sends gradient into old_log_probs (detach them)",
+                "ppo.ppo_losses.old_log_probs_not_detached",
             ),
             (
                 np.allclose(got["critic_grad_log_probs"], 0)
                 and np.allclose(got["critic_grad_returns"], 0),
                 "the critic loss sends gradient to log_probs or returns",
+                "ppo.ppo_losses.critic_targets_not_detached"
+                if np.allclose(got["critic_grad_log_probs"], 0)
+                else "ppo.ppo_losses.critic_reads_log_probs",
             ),
             (
                 bool(
                     np.all((np.sign(g_values) == np.sign(residuals)) | (np.abs(residuals) < 1e-9))
                 ),
                 "the critic loss does not pull values toward returns",
+                "ppo.ppo_losses.critic_target_not_returns",
             ),
             (
                 abs(float(got["critic_at_target"])) < 1e-6,
                 "the critic loss is not 0 when values equal returns",
+                "ppo.ppo_losses.critic_loss_offset",
             ),
         ]
     except (KeyError, TypeError, ValueError) as err:
         return Finding(f"{where}: malformed observation ({type(err).__name__})")
-    for ok, why in checks:
+    for ok, why, mistake in checks:
         if not ok:
-            return Finding(f"{where}: {why}")
+            return Finding(f"{where}: {why}", mistake=mistake)
     return None
 
 
@@ -149,15 +179,23 @@ def judge_agent_step(student: Any, reference: Any) -> Finding | None:
     """Masks and truncation bootstraps equal the reference's; the reward scale is free."""
     try:
         if student["scale_positive"] is not True:
-            return Finding("the stored reward is not a positive multiple of the env's")
+            return Finding(
+                "the stored reward is not a positive multiple of the env's",
+                mistake="ppo.agent_step.reward_not_env_reward",
+            )
     except (KeyError, TypeError) as err:
         return Finding(f"malformed observation ({type(err).__name__})")
     masks = first_difference(reference["masks"], student.get("masks"))
     if masks is not None:
-        return Finding(f"the stored masks differ at {masks}")
+        return Finding(
+            f"the stored masks differ at {masks}", mistake="ppo.agent_step.mask_not_one_minus_done"
+        )
     boot = first_difference(reference["bootstrap"], student.get("bootstrap"), "", 1e-3, 1e-3)
     if boot is not None:
-        return Finding(f"the truncation bootstrap is wrong at {boot}")
+        return Finding(
+            f"the truncation bootstrap is wrong at {boot}",
+            mistake="ppo.agent_step.wrong_truncation_bootstrap",
+        )
     return None
 
 

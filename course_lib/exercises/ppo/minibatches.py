@@ -14,7 +14,7 @@ import torch
 
 from course_lib.envs import random_state
 from course_lib.exercises.compare import to_numpy
-from course_lib.exercises.finding import Finding
+from course_lib.exercises.finding import Finding, Hint
 
 
 def diagnose_ppo_iter(ppo_iter: Callable[..., Iterable[Any]]) -> Finding | None:
@@ -45,7 +45,10 @@ def diagnose_ppo_iter(ppo_iter: Callable[..., Iterable[Any]]) -> Finding | None:
                     "states lost their shape.",
                     got=s.shape,
                     where=case,
-                    hint="index rows: states[idx, :] or states[idx].",
+                    hint=Hint(
+                        "ppo.ppo_iter.states_not_row_indexed",
+                        "index rows: states[idx, :] or states[idx].",
+                    ),
                 )
             ids = s[:, 0].astype(int)
             for j, offset in enumerate([100, 200, 300, 400, 500], start=1):
@@ -64,8 +67,11 @@ def diagnose_ppo_iter(ppo_iter: Callable[..., Iterable[Any]]) -> Finding | None:
                 f"the minibatches hold {len(flat)} samples in all; {epochs} epochs of {batch} "
                 f"samples make {batch * epochs}.",
                 where=case,
-                hint="per epoch, cover all samples once; keep the last, smaller minibatch when "
-                "the batch size is not a multiple of mini_batch_size.",
+                hint=Hint(
+                    "ppo.ppo_iter.last_minibatch_dropped",
+                    "per epoch, cover all samples once; keep the last, smaller minibatch when "
+                    "the batch size is not a multiple of mini_batch_size.",
+                ),
             )
         for e in range(epochs):
             chunk = flat[e * batch : (e + 1) * batch]
@@ -75,13 +81,19 @@ def diagnose_ppo_iter(ppo_iter: Callable[..., Iterable[Any]]) -> Finding | None:
                     "within an epoch, some samples come twice and others never.",
                     got=f"epoch {e}: counts {np.bincount(chunk, minlength=batch).tolist()}",
                     where=case,
-                    hint="sampling each minibatch with np.random.choice draws WITH replacement "
-                    "across minibatches: shuffle once per epoch (a permutation) and slice it.",
+                    hint=Hint(
+                        "ppo.ppo_iter.sampled_with_replacement",
+                        "sampling each minibatch with np.random.choice draws WITH replacement "
+                        "across minibatches: shuffle once per epoch (a permutation) and slice it.",
+                    ),
                 )
         if not (len({tuple(c) for c in per_epoch}) > 1):
             return Finding(
                 "every epoch visits the samples in the same order.",
                 where=case,
-                hint="draw a new permutation (torch.randperm or np.random.permutation) each epoch.",
+                hint=Hint(
+                    "ppo.ppo_iter.permutation_not_redrawn",
+                    "draw a new permutation (torch.randperm or np.random.permutation) each epoch.",
+                ),
             )
     return None

@@ -12,7 +12,7 @@ from typing import Any
 import torch
 
 from course_lib.exercises.compare import shape_finding
-from course_lib.exercises.finding import Finding
+from course_lib.exercises.finding import Finding, Hint
 from course_lib.exercises.networks import (
     actor_reach_finding,
     build,
@@ -33,7 +33,7 @@ def diagnose_init_layer_uniform(
             return Finding(
                 "init_layer_uniform must return the layer it was given (initialized in place).",
                 got=type(out).__name__,
-                hint="end with `return layer`.",
+                hint=Hint("ppo.networks.layer_not_returned", "end with `return layer`."),
             )
         for what, tensor in (("weight", layer.weight), ("bias", layer.bias)):
             values = tensor.detach()
@@ -41,7 +41,10 @@ def diagnose_init_layer_uniform(
                 return Finding(
                     f"layer.{what} has entries outside [-{init_w:g}, {init_w:g}].",
                     got=f"largest |{what}| = {float(values.abs().max()):.4g}",
-                    hint=f"initialize layer.{what} with .uniform_(-init_w, init_w) (the bias too).",
+                    hint=Hint(
+                        "ppo.networks.layer_not_uniform_init",
+                        f"initialize layer.{what} with .uniform_(-init_w, init_w) (the bias too).",
+                    ),
                     where=f"init_w={init_w:g}",
                 )
             spread = float(values.max() - values.min())
@@ -49,8 +52,11 @@ def diagnose_init_layer_uniform(
                 return Finding(
                     f"layer.{what} does not look uniform over [-{init_w:g}, {init_w:g}].",
                     got=f"min {float(values.min()):.4g}, max {float(values.max()):.4g}",
-                    hint=f"use layer.{what}.data.uniform_(-init_w, init_w); a constant or the "
-                    "default init does not spread over the whole interval.",
+                    hint=Hint(
+                        "ppo.networks.init_not_spread",
+                        f"use layer.{what}.data.uniform_(-init_w, init_w); a constant or the "
+                        "default init does not spread over the whole interval.",
+                    ),
                     where=f"init_w={init_w:g}",
                 )
     return None
@@ -64,7 +70,10 @@ def _actor_outputs(
         return None, Finding(
             "forward(state) must return a pair (action, dist).",
             got=type(out).__name__,
-            hint="end forward with `return action, dist` where dist = Normal(mu, std).",
+            hint=Hint(
+                "ppo.networks.forward_not_action_dist",
+                "end forward with `return action, dist` where dist = Normal(mu, std).",
+            ),
         )
     action, dist = out
     if not isinstance(dist, torch.distributions.Normal):
@@ -94,7 +103,10 @@ def diagnose_ppo_actor(PPOActor: Callable[..., torch.nn.Module]) -> Finding | No
             "dist.mean",
             dist.mean,
             (7, out_dim),
-            hint="one mean per observation and action dimension.",
+            hint=Hint(
+                "ppo.networks.mean_layer_wrong_size",
+                "one mean per observation and action dimension.",
+            ),
         )
         if found is not None:
             return found
@@ -105,7 +117,10 @@ def diagnose_ppo_actor(PPOActor: Callable[..., torch.nn.Module]) -> Finding | No
             "action",
             action,
             (7, out_dim),
-            hint="return a sample of dist: `action = dist.sample()`.",
+            hint=Hint(
+                "ppo.networks.action_not_sampled",
+                "return a sample of dist: `action = dist.sample()`.",
+            ),
         )
         if found is not None:
             return found
@@ -113,15 +128,21 @@ def diagnose_ppo_actor(PPOActor: Callable[..., torch.nn.Module]) -> Finding | No
             return Finding(
                 "the mean is outside [-1, 1].",
                 got=f"largest |mean| = {float(dist.mean.detach().abs().max()):.4g}",
-                hint="squash the mean with torch.tanh: actions live in [-1, 1] (ActionNormalizer "
-                "rescales them to the env's range).",
+                hint=Hint(
+                    "ppo.networks.mean_not_tanh_squashed",
+                    "squash the mean with torch.tanh: actions live in [-1, 1] (ActionNormalizer "
+                    "rescales them to the env's range).",
+                ),
             )
         params = [p for p in actor.parameters() if p.requires_grad]
         log_prob = dist.log_prob(action.detach()).sum()
         if not (len(params) > 0 and any(g.abs().sum() > 0 for g in grads(log_prob, params))):
             return Finding(
                 "no gradient flows from dist.log_prob back to the actor's parameters.",
-                hint="build mu and std from the network without .detach() or torch.no_grad().",
+                hint=Hint(
+                    "ppo.networks.dist_params_detached",
+                    "build mu and std from the network without .detach() or torch.no_grad().",
+                ),
             )
         g_mean, g_std = (
             grads(dist.mean.sum(), params),
@@ -130,7 +151,10 @@ def diagnose_ppo_actor(PPOActor: Callable[..., torch.nn.Module]) -> Finding | No
         if not any(g.abs().sum() > 0 for g in g_std):
             return Finding(
                 "the standard deviation is not learned: no parameter changes it.",
-                hint="make log_std a learned output (a layer) or an nn.Parameter.",
+                hint=Hint(
+                    "ppo.networks.log_std_not_learned",
+                    "make log_std a learned output (a layer) or an nn.Parameter.",
+                ),
             )
         if not any(g.abs().sum() > 0 for g in g_mean):
             return Finding("the mean has no gradient.")
@@ -169,14 +193,20 @@ def diagnose_ppo_actor(PPOActor: Callable[..., torch.nn.Module]) -> Finding | No
                         f"log-std leaves [log_std_min, log_std_max] = [{low:g}, {high:g}] for "
                         "large inputs or weights.",
                         got=f"log std in [{float(log_std.min()):.4g}, {float(log_std.max()):.4g}]",
-                        hint="bound it: log_std = log_std_min + (log_std_max - log_std_min) * "
-                        "(tanh(x) + 1) / 2, or torch.clamp(x, log_std_min, log_std_max). "
-                        "An unbounded std explodes or collapses during training.",
+                        hint=Hint(
+                            "ppo.networks.log_std_unbounded",
+                            "bound it: log_std = log_std_min + (log_std_max - log_std_min) * "
+                            "(tanh(x) + 1) / 2, or torch.clamp(x, log_std_min, log_std_max). "
+                            "An unbounded std explodes or collapses during training.",
+                        ),
                     )
                 if not bool(d.mean.abs().max() <= 1.0):
                     return Finding(
                         "the mean leaves [-1, 1] for large inputs or weights.",
-                        hint="squash the mean with torch.tanh.",
+                        hint=Hint(
+                            "ppo.networks.mean_not_tanh_squashed",
+                            "squash the mean with torch.tanh.",
+                        ),
                     )
     return None
 

@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from course_lib.exercises.finding import Finding
+from course_lib.exercises.finding import Finding, Hint
 from course_lib.exercises.steps import steps_finding
 
 __all__ = [
@@ -54,13 +54,14 @@ SIGMA = 4.0
 surrogate's gradient on log_std is 0 and every gradient stays well below the notebook's
 clipping norm (0.5), where an accumulated gradient would hide."""
 
-_UPDATE = (
+_UPDATE = Hint(
+    "ppo.update_model.helpers_miscalled",
     "with torch.no_grad(): next_value = self.critic(next_state); returns = compute_gae("
     "next_value, self.rewards, self.masks, self.values, self.gamma, self.tau); then, per "
     "minibatch of ppo_iter(self.epoch, self.batch_size, states, actions, values, log_probs, "
     "returns, advantages): _, dist = self.actor(state); log_prob = dist.log_prob(action)"
     ".sum(-1); value = self.critic(state); ppo_losses(log_prob, old_log_prob, adv, entropy, "
-    "value, old_value, return_, self.epsilon, self.entropy_weight)."
+    "value, old_value, return_, self.epsilon, self.entropy_weight).",
 )
 
 
@@ -211,7 +212,10 @@ def _gae_finding(call: Record, case: Record) -> Finding | None:
     """The arguments of the first ``compute_gae`` call."""
     expected = np.asarray(case["next_value"], dtype=np.float64)
     got = _arr(call.get("next_value"))
-    hint = "next_value = self.critic(next_state) (a tensor of shape (n_envs, 1)), under no_grad."
+    hint = Hint(
+        "ppo.update_model.next_value_not_critic",
+        "next_value = self.critic(next_state) (a tensor of shape (n_envs, 1)), under no_grad.",
+    )
     if got is None or got.size != expected.size:
         return Finding(
             "compute_gae's next_value does not hold one value per env.",
@@ -239,8 +243,9 @@ def _gae_finding(call: Record, case: Record) -> Finding | None:
             "compute_gae got gamma and tau swapped." if swapped
             else f"compute_gae got gamma={gamma}, tau={tau}, not the agent's.",
             expected={"gamma": case["gamma"], "tau": case["tau"]},
-            hint="compute_gae(next_value, self.rewards, self.masks, self.values, self.gamma, "
-            "self.tau).",
+            hint=Hint("ppo.update_model.gae_wrong_gamma_tau",
+                      "compute_gae(next_value, self.rewards, self.masks, self.values, "
+                      "self.gamma, self.tau)."),
         )  # fmt: skip
     for name in ("rewards", "masks", "values"):
         if not _close(call.get(name), case[name]):
@@ -253,25 +258,32 @@ def _gae_finding(call: Record, case: Record) -> Finding | None:
             )
             return Finding(
                 problem,
-                hint="compute_gae(next_value, self.rewards, self.masks, self.values, "
-                "self.gamma, self.tau): the lists as stored, one entry per step.",
+                hint=Hint(
+                    "ppo.update_model.gae_args_misordered",
+                    "compute_gae(next_value, self.rewards, self.masks, self.values, "
+                    "self.gamma, self.tau): the lists as stored, one entry per step.",
+                ),
             )
     return None
 
 
 def _iter_finding(call: Record, case: Record) -> tuple[Finding | None, list[int] | None]:
     """The arguments of the first ``ppo_iter`` call; the samples its rows hold."""
-    hint = (
+    hint = Hint(
+        "ppo.update_model.rollout_not_concatenated",
         "states, actions, values, log_probs, returns = (torch.cat(x) for x in (self.states, "
         "self.actions, self.values, self.log_probs, returns)), flattened alike; advantages = "
-        "returns - values (the stored values)."
+        "returns - values (the stored values).",
     )
     if call.get("mini_batch_size") != case["batch_size"]:
         return Finding(
             f"ppo_iter got mini_batch_size={call.get('mini_batch_size')}, not self.batch_size.",
             expected={"mini_batch_size": case["batch_size"]},
-            hint="ppo_iter(self.epoch, self.batch_size, states, actions, values, log_probs, "
-            "returns, advantages).",
+            hint=Hint(
+                "ppo.update_model.iter_wrong_batch_size",
+                "ppo_iter(self.epoch, self.batch_size, states, actions, values, log_probs, "
+                "returns, advantages).",
+            ),
         ), None
     arrays = call.get("arrays") or []
     if len(arrays) != len(ITER_ARRAYS):
@@ -296,8 +308,11 @@ def _iter_finding(call: Record, case: Record) -> tuple[Finding | None, list[int]
                 f"the {name} handed to ppo_iter carry gradient: they were computed with autograd "
                 "on (from self.critic(...) or self.actor(...)), so the losses would reach "
                 "through them into the networks.",
-                hint="the rollout's tensors are fixed data: compute them under torch.no_grad() "
-                "(select_action's and update_model's), or .detach() them.",
+                hint=Hint(
+                    "ppo.update_model.rollout_with_gradient",
+                    "the rollout's tensors are fixed data: compute them under torch.no_grad() "
+                    "(select_action's and update_model's), or .detach() them.",
+                ),
             ), perm
     for name in ITER_ARRAYS[1:]:
         data = _arr(got[name].get("data"))
@@ -306,8 +321,11 @@ def _iter_finding(call: Record, case: Record) -> tuple[Finding | None, list[int]
             return Finding(
                 f"the {name} handed to ppo_iter have shape ({batch}, {batch}): a (B, 1) tensor "
                 "met a (B,) one, and PyTorch broadcast them to (B, B).",
-                hint="flatten before combining: returns = torch.cat(returns).reshape(-1), "
-                "advantages = returns - values.reshape(-1).",
+                hint=Hint(
+                    "ppo.update_model.returns_values_broadcast",
+                    "flatten before combining: returns = torch.cat(returns).reshape(-1), "
+                    "advantages = returns - values.reshape(-1).",
+                ),
             ), perm
         if name == "advantages":
             if data is not None and data.size == batch and _affine(data, want):
@@ -316,8 +334,11 @@ def _iter_finding(call: Record, case: Record) -> tuple[Finding | None, list[int]
                 return Finding(
                     "the advantages handed to ppo_iter are the returns: the baseline is not "
                     "subtracted.",
-                    hint="advantages = returns - values, with the values stored during the "
-                    "rollout (GAE's returns are advantage + value).",
+                    hint=Hint(
+                        "ppo.update_model.baseline_not_subtracted",
+                        "advantages = returns - values, with the values stored during the "
+                        "rollout (GAE's returns are advantage + value).",
+                    ),
                 ), perm
         elif _close(data, want):
             continue
@@ -327,8 +348,11 @@ def _iter_finding(call: Record, case: Record) -> tuple[Finding | None, list[int]
                 continue  # one per dimension, summed in the minibatch loop
             return Finding(
                 "the log_probs handed to ppo_iter hold one number per action dimension.",
-                hint="store dist.log_prob(action).sum(-1, keepdim=True): one log-probability "
-                "per sample, the dimensions being independent.",
+                hint=Hint(
+                    "ppo.update_model.stored_log_probs_per_dim",
+                    "store dist.log_prob(action).sum(-1, keepdim=True): one log-probability "
+                    "per sample, the dimensions being independent.",
+                ),
             ), perm
         swapped = [o for o in ITER_ARRAYS[1:5] if o != name and _close(data, expected[o][perm])]
         return Finding(
@@ -336,8 +360,11 @@ def _iter_finding(call: Record, case: Record) -> tuple[Finding | None, list[int]
             if swapped
             else f"the {name} handed to ppo_iter are not the rollout's, aligned with its states.",
             got=got[name].get("shape"),
-            hint="ppo_iter(self.epoch, self.batch_size, states, actions, values, log_probs, "
-            "returns, advantages): " + hint,
+            hint=Hint(
+                "ppo.update_model.iter_args_misordered",
+                "ppo_iter(self.epoch, self.batch_size, states, actions, values, log_probs, "
+                "returns, advantages): " + hint,
+            ),
         ), perm
     return None, perm
 
@@ -353,8 +380,11 @@ def _shapes_finding(got: Record, n: int, where: str) -> Finding | None:
         return Finding(
             f"the {name} handed to ppo_losses have shape {tuple(shape or ())}; ppo_losses "
             f"takes (B,) = ({n},).",
-            hint="flatten with .reshape(-1): a (B, 1) tensor against a (B,) one broadcasts to "
-            "(B, B), and the loss silently mixes every sample with every other.",
+            hint=Hint(
+                "ppo.update_model.loss_args_not_flattened",
+                "flatten with .reshape(-1): a (B, 1) tensor against a (B,) one broadcasts to "
+                "(B, B), and the loss silently mixes every sample with every other.",
+            ),
             where=where,
         )
     shapes = [got[name].get("shape") for name in ("values", "old_values")]
@@ -362,8 +392,11 @@ def _shapes_finding(got: Record, n: int, where: str) -> Finding | None:
         return Finding(
             f"ppo_losses got values of shape {tuple(shapes[0] or ())} and old_values of shape "
             f"{tuple(shapes[1] or ())}; it takes both (B, 1) = ({n}, 1).",
-            hint="value = self.critic(state), (B, 1); old_values as stored, (B, 1), flattened "
-            "like the states.",
+            hint=Hint(
+                "ppo.update_model.values_misshaped",
+                "value = self.critic(state), (B, 1); old_values as stored, (B, 1), flattened "
+                "like the states.",
+            ),
             where=where,
         )
     return None
@@ -386,7 +419,10 @@ def _losses_finding(
             return Finding(
                 f"ppo_losses got epsilon={call.get('epsilon')}, entropy_weight="
                 f"{call.get('entropy_weight')}, not the agent's.",
-                hint="pass self.epsilon and self.entropy_weight.",
+                hint=Hint(
+                    "ppo.update_model.wrong_loss_hyperparams",
+                    "pass self.epsilon and self.entropy_weight.",
+                ),
             )
         got = dict(zip(LOSS_ARGS, args, strict=True))
         idx = chunks[k] if chunks is not None and k < len(chunks) else None
@@ -399,8 +435,11 @@ def _losses_finding(
             if per_dim or got[name].get("shape") == [n, act_dim]:
                 return Finding(
                     f"the {name} handed to ppo_losses hold one number per action dimension.",
-                    hint=f"sum over the action's dimensions: dist.{name.removesuffix('s')}"
-                    f"({'action' if name == 'log_probs' else ''}).sum(-1).",
+                    hint=Hint(
+                        "ppo.update_model.action_dims_not_summed",
+                        f"sum over the action's dimensions: dist.{name.removesuffix('s')}"
+                        f"({'action' if name == 'log_probs' else ''}).sum(-1).",
+                    ),
                     where=where,
                 )
         found = _shapes_finding(got, n, where)
@@ -421,8 +460,11 @@ def _losses_finding(
                 if same
                 else "the log_probs handed to ppo_losses carry no gradient (computed under "
                 "torch.no_grad() or detached): the actor never learns.",
-                hint="recompute them from the current actor in every minibatch: _, dist = "
-                "self.actor(state); log_prob = dist.log_prob(action).sum(-1).",
+                hint=Hint(
+                    "ppo.update_model.stored_log_probs_reused",
+                    "recompute them from the current actor in every minibatch: _, dist = "
+                    "self.actor(state); log_prob = dist.log_prob(action).sum(-1).",
+                ),
                 where=where,
             )
         for name in ("old_log_probs", "advantages", "old_values", "returns"):
@@ -430,8 +472,11 @@ def _losses_finding(
                 return Finding(
                     f"the {name} handed to ppo_losses carry gradient: they are targets, fixed "
                     "by the rollout.",
-                    hint="compute them from the stored tensors under torch.no_grad(), or "
-                    ".detach() them.",
+                    hint=Hint(
+                        "ppo.update_model.loss_targets_with_gradient",
+                        "compute them from the stored tensors under torch.no_grad(), or "
+                        ".detach() them.",
+                    ),
                     where=where,
                 )
         if not got["values"].get("grad"):
@@ -441,8 +486,11 @@ def _losses_finding(
                 "no gradient, so the critic never learns."
                 if stored
                 else "the values handed to ppo_losses carry no gradient: the critic never learns.",
-                hint="value = self.critic(state) in each minibatch, with autograd on; the "
-                "stored values are old_values.",
+                hint=Hint(
+                    "ppo.update_model.critic_on_old_values",
+                    "value = self.critic(state) in each minibatch, with autograd on; the "
+                    "stored values are old_values.",
+                ),
                 where=where,
             )
         if idx is None:
@@ -453,35 +501,50 @@ def _losses_finding(
                 expected["log_probs"][idx],
                 "the log_probs handed to ppo_losses are not the log-probabilities of the "
                 "minibatch's stored actions under self.actor(state).",
-                "evaluate the actions that were taken, not a new sample: _, dist = "
-                "self.actor(state); log_prob = dist.log_prob(action).sum(-1).",
+                Hint(
+                    "ppo.update_model.log_probs_of_new_sample",
+                    "evaluate the actions that were taken, not a new sample: _, dist = "
+                    "self.actor(state); log_prob = dist.log_prob(action).sum(-1).",
+                ),
             ),
             (
                 "old_log_probs",
                 expected["log_probs"][idx],
                 "the old_log_probs handed to ppo_losses are not the stored log-probabilities "
                 "of the minibatch's samples.",
-                "old_log_probs come from self.log_probs, flattened like the states.",
+                Hint(
+                    "ppo.update_model.old_log_probs_not_stored",
+                    "old_log_probs come from self.log_probs, flattened like the states.",
+                ),
             ),
             (
                 "entropy",
                 np.full(len(idx) if np.size(data["entropy"]) != 1 else 1, case["entropy"]),
                 "the entropy handed to ppo_losses is not the current policy's entropy per "
                 "sample, summed over the action's dimensions.",
-                "entropy = dist.entropy().sum(-1) from the minibatch's dist.",
+                Hint(
+                    "ppo.update_model.entropy_not_current_dist",
+                    "entropy = dist.entropy().sum(-1) from the minibatch's dist.",
+                ),
             ),
             (
                 "old_values",
                 expected["values"][idx],
                 "the old_values handed to ppo_losses are not the stored values.",
-                "old_values come from self.values (the rollout's), flattened like the states.",
+                Hint(
+                    "ppo.update_model.old_values_not_stored",
+                    "old_values come from self.values (the rollout's), flattened like the states.",
+                ),
             ),
             (
                 "returns",
                 expected["returns"][idx],
                 "the returns handed to ppo_losses are not compute_gae's returns.",
-                "pass compute_gae's returns, flattened like the states; returns already "
-                "include the values (advantage + value).",
+                Hint(
+                    "ppo.update_model.returns_not_from_gae",
+                    "pass compute_gae's returns, flattened like the states; returns already "
+                    "include the values (advantage + value).",
+                ),
             ),
         ):
             if not _close(data[name], want):
@@ -491,9 +554,12 @@ def _losses_finding(
             return Finding(
                 "the advantages handed to ppo_losses are not returns - values (or a per-batch "
                 "normalization of them).",
-                hint="advantages = returns - values with the stored values, detached; "
-                "normalizing them per minibatch, (adv - adv.mean()) / (adv.std() + 1e-8), is "
-                "fine.",
+                hint=Hint(
+                    "ppo.update_model.advantages_wrong_formula",
+                    "advantages = returns - values with the stored values, detached; "
+                    "normalizing them per minibatch, (adv - adv.mean()) / (adv.std() + 1e-8), is "
+                    "fine.",
+                ),
                 where=where,
             )
     return None
@@ -506,7 +572,10 @@ def _critic_finding(rest: Record, offset: Record, case: Record) -> Finding | Non
         return Finding(
             "update_model never evaluates self.critic(state) on the rollout's states with "
             "autograd on: the critic is never trained.",
-            hint="value = self.critic(state) for each minibatch's states, in its loss.",
+            hint=Hint(
+                "ppo.update_model.critic_not_recomputed",
+                "value = self.critic(state) for each minibatch's states, in its loss.",
+            ),
         )
     g_rest, g_off = _arr(rest.get("critic_grad")), _arr(offset.get("critic_grad"))
     target = np.asarray(case["values"], dtype=np.float64).reshape(-1) - np.asarray(
@@ -518,19 +587,27 @@ def _critic_finding(rest: Record, offset: Record, case: Record) -> Finding | Non
     if not scale > 0:
         return Finding(
             "the critic's loss does not change with the critic's values.",
-            hint="critic_loss = F.mse_loss(value, return_) (or a clipped variant).",
+            hint=Hint(
+                "ppo.update_model.critic_loss_ignores_values",
+                "critic_loss = F.mse_loss(value, return_) (or a clipped variant).",
+            ),
         )
     if float(np.abs(g_rest).max()) > 1e-2 * scale:
         return Finding(
             "the critic is not regressed onto compute_gae's returns: its loss is not at its "
             "minimum where self.critic(state) equals them.",
-            hint="the critic's target is the returns (advantage + value), matched to the "
-            "minibatch's states: " + _UPDATE,
+            hint=Hint(
+                "ppo.update_model.critic_target_not_returns",
+                "the critic's target is the returns (advantage + value), matched to the "
+                "minibatch's states: " + _UPDATE,
+            ),
         )
     if not np.all(np.sign(g_off) == np.sign(target)):
         return Finding(
             "the critic's loss pushes its values away from the returns.",
-            hint="minimize (return_ - value) ** 2.",
+            hint=Hint(
+                "ppo.update_model.critic_loss_sign_flipped", "minimize (return_ - value) ** 2."
+            ),
         )
     return None
 
@@ -542,14 +619,20 @@ def _steps_in_run(run: Record, minibatches: int | None) -> Finding | None:
         if not seen or not any(seen):
             return Finding(
                 f"no gradient reaches the {net} at any optimizer step.",
-                hint=f"backward the {net}'s loss before self.{net}_optimizer.step(), and do not "
-                "zero the gradients in between.",
+                hint=Hint(
+                    "ppo.update_model.no_backward_before_step",
+                    f"backward the {net}'s loss before self.{net}_optimizer.step(), and do not "
+                    "zero the gradients in between.",
+                ),
             )
         if minibatches is not None and len(seen) != minibatches:
             return Finding(
                 f"self.{net}_optimizer.step() ran {len(seen)} times for {minibatches} "
                 "minibatches: take one step per minibatch.",
-                hint="zero_grad, backward and step inside the loop over ppo_iter.",
+                hint=Hint(
+                    "ppo.update_model.steps_not_per_minibatch",
+                    "zero_grad, backward and step inside the loop over ppo_iter.",
+                ),
             )
     return None
 
@@ -559,13 +642,19 @@ def _returned_finding(run: Record) -> Finding | None:
     if not isinstance(returned, list) or len(returned) != 2:
         return Finding(
             f"update_model returned {returned}; expected two floats (actor_loss, critic_loss).",
-            hint="return the mean actor loss and the mean critic loss over the minibatches.",
+            hint=Hint(
+                "ppo.update_model.losses_not_returned",
+                "return the mean actor loss and the mean critic loss over the minibatches.",
+            ),
         )
     if any(isinstance(v, str) for v in returned):
         return Finding(
             f"update_model returned {returned}: the losses must be plain floats.",
-            hint="collect loss.item() per minibatch: a tensor with gradient keeps its whole "
-            "graph alive.",
+            hint=Hint(
+                "ppo.update_model.returned_loss_tensors",
+                "collect loss.item() per minibatch: a tensor with gradient keeps its whole "
+                "graph alive.",
+            ),
         )
     losses = [c.get("returned") for c in run.get("losses") or []]
     if not losses or not all(isinstance(x, list) and len(x) == 2 for x in losses):
@@ -581,7 +670,10 @@ def _returned_finding(run: Record) -> Finding | None:
     return Finding(
         f"update_model returned {[round(v, 6) for v in returned]}, not the mean "
         f"(actor_loss, critic_loss) over its minibatches, {np.round(mean, 6).tolist()}.",
-        hint="append actor_loss.item() and critic_loss.item() per minibatch; return their means.",
+        hint=Hint(
+            "ppo.update_model.returned_losses_not_mean",
+            "append actor_loss.item() and critic_loss.item() per minibatch; return their means.",
+        ),
     )
 
 
@@ -591,8 +683,11 @@ def diagnose_update_model(rec: Record, case: Record) -> Finding | None:
     if error.get("stage") == "construct":
         return Finding(
             f"PPOAgent(env, ...) raised {error.get('message')}.",
-            hint="the agent takes a vector env: use env.single_observation_space and "
-            "env.single_action_space for the network sizes.",
+            hint=Hint(
+                "ppo.update_model.batched_env_spaces",
+                "the agent takes a vector env: use env.single_observation_space and "
+                "env.single_action_space for the network sizes.",
+            ),
             from_error=True,
         )
     runs = {r.get("label"): r for r in rec.get("runs") or [] if isinstance(r, dict)}
@@ -616,8 +711,11 @@ def diagnose_update_model(rec: Record, case: Record) -> Finding | None:
             return Finding(
                 f"ppo_iter was asked for {epochs:g} epochs in all, not self.epoch = "
                 f"{case['epoch']}.",
-                hint="ppo_iter(self.epoch, self.batch_size, states, actions, values, "
-                "log_probs, returns, advantages).",
+                hint=Hint(
+                    "ppo.update_model.iter_wrong_epoch_count",
+                    "ppo_iter(self.epoch, self.batch_size, states, actions, values, "
+                    "log_probs, returns, advantages).",
+                ),
             )
         chunks = []
         for call in calls:
@@ -652,7 +750,10 @@ def diagnose_update_model(rec: Record, case: Record) -> Finding | None:
             + ", ".join(f"self.{k}: {n} entries" for k, n in left.items())
             + "): the next rollout is appended to it and learnt from again, with stale "
             "log-probabilities.",
-            hint="empty the six lists at the end of update_model (e.g. self.states.clear()).",
+            hint=Hint(
+                "ppo.update_model.storage_not_cleared",
+                "empty the six lists at the end of update_model (e.g. self.states.clear()).",
+            ),
         )
     found = _returned_finding(rest)
     if found:
@@ -667,8 +768,11 @@ def diagnose_update_model(rec: Record, case: Record) -> Finding | None:
             seen,
             4,
             unit="minibatch step",
-            carry_hint="PyTorch adds each backward() to .grad: call zero_grad() on the "
-            f"{net}'s optimizer before the backward of every minibatch, not once per update.",
+            carry_hint=Hint(
+                "ppo.update_model.zero_grad_once_per_update",
+                "PyTorch adds each backward() to .grad: call zero_grad() on the "
+                f"{net}'s optimizer before the backward of every minibatch, not once per update.",
+            ),
         )
         if found is not None:
             return found

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from course_lib.exercises.finding import Finding
+from course_lib.exercises.finding import Finding, Hint
 from course_lib.exercises.steps import steps_finding
 from course_lib.exercises.td3.model import (
     _a,
@@ -47,8 +47,12 @@ def _analyze_target(runs: list[tuple[dict[str, Any], dict[str, Any]]]) -> Findin
             return Finding(
                 "gradient flows into the target networks: the TD target was computed with "
                 "gradient.",
-                "compute it inside `with torch.no_grad():` (or .detach() it): the critics "
-                "regress on a constant, and only the online critic learns from the critic loss.",
+                Hint(
+                    "td3.train.target_not_detached",
+                    "compute it inside `with torch.no_grad():` (or .detach() it): the critics "
+                    "regress on a constant, and only the online critic learns from the critic "
+                    "loss.",
+                ),
                 where=where,
             )
         found, problem = _critic_loss_calls(case, call, where)
@@ -63,15 +67,21 @@ def _analyze_target(runs: list[tuple[dict[str, Any], dict[str, Any]]]) -> Findin
                 return Finding(
                     f"the critic loss does not train the {label} critic (its Q values get no "
                     "gradient).",
-                    "critic_loss = loss(current_Q1, y) + loss(current_Q2, y), then "
-                    "critic_optimizer.zero_grad(); critic_loss.backward(); "
-                    "critic_optimizer.step().",
+                    Hint(
+                        "td3.train.critic_missing_from_loss",
+                        "critic_loss = loss(current_Q1, y) + loss(current_Q2, y), then "
+                        "critic_optimizer.zero_grad(); critic_loss.backward(); "
+                        "critic_optimizer.step().",
+                    ),
                     where=where,
                 )
         if not call["returned"][0] > 0:
             return Finding(
                 "the returned critic loss is not positive though the Q values are off target.",
-                "return the critic loss itself: critic_loss.item().",
+                Hint(
+                    "td3.train.wrong_critic_loss_return",
+                    "return the critic loss itself: critic_loss.item().",
+                ),
                 got=call["returned"][0],
                 where=where,
             )
@@ -107,11 +117,14 @@ def _analyze_target(runs: list[tuple[dict[str, Any], dict[str, Any]]]) -> Findin
     case, g = observed[-1] if observed else (runs[0][0], [np.zeros(1)] * 2)
     return Finding(
         f"the critics are not regressed on {_TARGET}.",
-        "under torch.no_grad(): next_action = (actor_target(next_state) + clipped noise)"
-        ".clamp(-max_action, max_action); target_Q1, target_Q2 = critic_target(next_state, "
-        "next_action); y = reward + not_done * discount * min(target_Q1, target_Q2); then "
-        "critic_loss = loss(current_Q1, y) + loss(current_Q2, y). Watch the shapes: reward and "
-        "not_done as (B, 1).",
+        Hint(
+            "td3.train.wrong_td_target",
+            "under torch.no_grad(): next_action = (actor_target(next_state) + clipped noise)"
+            ".clamp(-max_action, max_action); target_Q1, target_Q2 = critic_target(next_state, "
+            "next_action); y = reward + not_done * discount * min(target_Q1, target_Q2); then "
+            "critic_loss = loss(current_Q1, y) + loss(current_Q2, y). Watch the shapes: reward and "
+            "not_done as (B, 1).",
+        ),
         expected="d critic_loss / d Q1 with the sign of (Q1 - y) at every sample",
         got=f"d critic_loss / d Q1 = {np.round(g[0], 5).tolist()}",
         where=where,
@@ -139,14 +152,20 @@ def _target_actions(
             )
         return None, Finding(
             "the target critic is never evaluated at next_obs.",
-            "target_Q1, target_Q2 = self.critic_target(next_state, next_action).",
+            Hint(
+                "td3.train.target_critic_not_at_next_obs",
+                "target_Q1, target_Q2 = self.critic_target(next_state, next_action).",
+            ),
             where=where,
         )
     acts = _a(found[0]["actions"])
     if acts.shape != (len(ids), case["action_dim"]):
         return None, Finding(
             "the target critic receives actions of the wrong shape.",
-            "next_action has the shape of the batch's actions, (B, action_dim).",
+            Hint(
+                "td3.train.target_action_wrong_shape",
+                "next_action has the shape of the batch's actions, (B, action_dim).",
+            ),
             expected=(len(ids), case["action_dim"]),
             got=acts.shape,
             where=where,
@@ -180,8 +199,11 @@ def _analyze_noise(runs: list[tuple[dict[str, Any], dict[str, Any]]]) -> Finding
         if largest > top * (1 + 1e-5):
             return Finding(
                 f"the target action leaves [-max_action, max_action] = [-{top:.3g}, {top:.3g}].",
-                "clamp the noisy sum, after adding the noise: (self.actor_target(next_state) "
-                "+ noise).clamp(-self.max_action, self.max_action).",
+                Hint(
+                    "td3.train.target_action_not_clamped",
+                    "clamp the noisy sum, after adding the noise: (self.actor_target(next_state) "
+                    "+ noise).clamp(-self.max_action, self.max_action).",
+                ),
                 got=f"largest |next_action| = {largest:.4g}",
                 where=where,
             )
@@ -192,10 +214,16 @@ def _analyze_noise(runs: list[tuple[dict[str, Any], dict[str, Any]]]) -> Finding
                     "the target action comes from the ONLINE actor."
                     if online
                     else "with policy_noise=0 the target action still carries noise.",
-                    "next_action = self.actor_target(next_state) + noise."
+                    Hint(
+                        "td3.train.target_action_from_online_actor",
+                        "next_action = self.actor_target(next_state) + noise.",
+                    )
                     if online
-                    else "scale the standard normal draw by self.policy_noise (not a fixed "
-                    "number), and clip it with self.noise_clip.",
+                    else Hint(
+                        "td3.train.wrong_noise_scale",
+                        "scale the standard normal draw by self.policy_noise (not a fixed "
+                        "number), and clip it with self.noise_clip.",
+                    ),
                     where=where,
                 )
             continue
@@ -203,7 +231,10 @@ def _analyze_noise(runs: list[tuple[dict[str, Any], dict[str, Any]]]) -> Finding
             if largest <= 1.0 + 1e-3:
                 return Finding(
                     f"the target action never goes beyond ±1, though max_action = {top:.3g}.",
-                    "clamp to ±self.max_action, not ±1: the actors act in env units.",
+                    Hint(
+                        "td3.train.target_action_clamped_to_one",
+                        "clamp to ±self.max_action, not ±1: the actors act in env units.",
+                    ),
                     got=f"largest |next_action| = {largest:.4g}",
                     where=where,
                 )
@@ -212,21 +243,30 @@ def _analyze_noise(runs: list[tuple[dict[str, Any], dict[str, Any]]]) -> Finding
         if spread <= 1e-6:
             return Finding(
                 "the target action carries no smoothing noise: it equals actor_target(next_obs).",
-                _NOISE_FIX + " The noise goes on the target action, not on the stored actions "
-                "or the actor's action.",
+                Hint(
+                    "td3.train.no_smoothing_noise",
+                    _NOISE_FIX + " The noise goes on the target action, not on the stored actions "
+                    "or the actor's action.",
+                ),
                 where=where,
             )
         if spread > clip + 1e-5 and float(np.max(np.abs(from_online))) <= clip + 1e-5:
             return Finding(
                 "the target action comes from the ONLINE actor.",
-                "next_action = (self.actor_target(next_state) + noise).clamp(...).",
+                Hint(
+                    "td3.train.target_action_from_online_actor",
+                    "next_action = (self.actor_target(next_state) + noise).clamp(...).",
+                ),
                 where=where,
             )
         if spread > clip + 1e-5:
             return Finding(
                 f"the smoothing noise exceeds ±noise_clip = ±{clip:.3g}.",
-                "clip the noise itself before adding it: (torch.randn_like(action) * "
-                "self.policy_noise).clamp(-self.noise_clip, self.noise_clip).",
+                Hint(
+                    "td3.train.smoothing_noise_not_clipped",
+                    "clip the noise itself before adding it: (torch.randn_like(action) * "
+                    "self.policy_noise).clamp(-self.noise_clip, self.noise_clip).",
+                ),
                 got=f"largest |noise| = {spread:.4g}",
                 where=where,
             )
@@ -246,8 +286,11 @@ def _noise_statistics(noise: np.ndarray, sigma: float, clip: float, where: str) 
     if np.min(per_dim) < 0.05 * sigma * _std_factor(clip / sigma):
         return Finding(
             "every sample of the batch gets the same smoothing noise.",
-            "draw one value per sample and dimension: torch.randn_like(action), of shape "
-            "(B, action_dim), not torch.randn(action_dim) or torch.randn(1).",
+            Hint(
+                "td3.train.noise_shared_across_batch",
+                "draw one value per sample and dimension: torch.randn_like(action), of shape "
+                "(B, action_dim), not torch.randn(action_dim) or torch.randn(1).",
+            ),
             got=f"spread over the batch per dimension: {np.round(per_dim, 4).tolist()}",
             where=where,
         )
@@ -255,8 +298,11 @@ def _noise_statistics(noise: np.ndarray, sigma: float, clip: float, where: str) 
     if noise.shape[1] >= 2 and np.mean(shared) > 0.5:
         return Finding(
             "the action dimensions of a sample share one noise draw.",
-            "draw one value per sample AND dimension: torch.randn_like(action), not "
-            "torch.randn(B, 1).",
+            Hint(
+                "td3.train.noise_shared_across_dims",
+                "draw one value per sample AND dimension: torch.randn_like(action), not "
+                "torch.randn(B, 1).",
+            ),
             where=where,
         )
     at_clip = float(np.mean(np.abs(noise) >= clip - 1e-5))
@@ -269,8 +315,11 @@ def _noise_statistics(noise: np.ndarray, sigma: float, clip: float, where: str) 
             return Finding(
                 f"the smoothing noise reaches ±noise_clip on {at_clip:.0%} of its draws; "
                 f"with policy_noise = {sigma:.3g} about {expected:.0%} should.",
-                "noise = torch.randn_like(action) * self.policy_noise, clipped to "
-                "±self.noise_clip (use the agent's settings, not fixed numbers).",
+                Hint(
+                    "td3.train.wrong_noise_scale",
+                    "noise = torch.randn_like(action) * self.policy_noise, clipped to "
+                    "±self.noise_clip (use the agent's settings, not fixed numbers).",
+                ),
                 where=where,
             )
         return None
@@ -282,16 +331,22 @@ def _noise_statistics(noise: np.ndarray, sigma: float, clip: float, where: str) 
     if abs(mean) > 0.25 * scale:
         return Finding(
             f"the smoothing noise is not centred on 0 (mean {mean:.3g} over {n} draws).",
-            "draw from a standard normal: torch.randn_like(action) (torch.rand_like is uniform "
-            "on [0, 1): always positive).",
+            Hint(
+                "td3.train.uniform_smoothing_noise",
+                "draw from a standard normal: torch.randn_like(action) (torch.rand_like is uniform "
+                "on [0, 1): always positive).",
+            ),
             where=where,
         )
     if not 0.8 * scale <= std <= 1.2 * scale:
         return Finding(
             f"the smoothing noise has standard deviation {std:.3g}; policy_noise = "
             f"{sigma:.3g} asks for about {scale:.3g}.",
-            "noise = torch.randn_like(action) * self.policy_noise, then clip it to "
-            "±self.noise_clip.",
+            Hint(
+                "td3.train.wrong_noise_scale",
+                "noise = torch.randn_like(action) * self.policy_noise, then clip it to "
+                "±self.noise_clip.",
+            ),
             where=where,
         )
     return None
@@ -312,8 +367,11 @@ def _analyze_actor(runs: list[tuple[dict[str, Any], dict[str, Any]]]) -> Finding
             return Finding(
                 "with policy_freq=1 every call updates the actor, but train returned "
                 f"actor_loss={actor_loss!r}.",
-                "update the actor when self.total_it % self.policy_freq == 0 and return "
-                "actor_loss.item() (a float); None only on calls without an actor update.",
+                Hint(
+                    "td3.train.wrong_actor_loss_return",
+                    "update the actor when self.total_it % self.policy_freq == 0 and return "
+                    "actor_loss.item() (a float); None only on calls without an actor update.",
+                ),
                 where=where,
             )
         top = case["config"]["max_action"]
@@ -328,14 +386,20 @@ def _analyze_actor(runs: list[tuple[dict[str, Any], dict[str, Any]]]) -> Finding
             if any(_same(c["actions"], their) for c in for_actor):
                 return Finding(
                     "the actor loss uses actor_target's actions.",
-                    "use the online actor: -self.critic.Q1(state, self.actor(state)).mean().",
+                    Hint(
+                        "td3.train.actor_loss_on_target_actor",
+                        "use the online actor: -self.critic.Q1(state, self.actor(state)).mean().",
+                    ),
                     where=where,
                 )
             if for_actor:
                 return Finding(
                     "the actor loss evaluates the critic at a noisy (or altered) action.",
-                    "actor_loss = -self.critic.Q1(state, self.actor(state)).mean(): the "
-                    "smoothing noise belongs to the target action only.",
+                    Hint(
+                        "td3.train.actor_loss_on_noisy_action",
+                        "actor_loss = -self.critic.Q1(state, self.actor(state)).mean(): the "
+                        "smoothing noise belongs to the target action only.",
+                    ),
                     where=where,
                 )
             stored = [c for c in at_obs if c["role"] == "critic" and _same(c["actions"], acts)]
@@ -344,18 +408,27 @@ def _analyze_actor(runs: list[tuple[dict[str, Any], dict[str, Any]]]) -> Finding
                     "the actor loss evaluates the critic at the batch's stored actions, "
                     "Q1(state, action), not at the actor's own actions: no gradient reaches "
                     "the actor.",
-                    "actor_loss = -self.critic.Q1(state, self.actor(state)).mean().",
+                    Hint(
+                        "td3.train.actor_loss_on_stored_actions",
+                        "actor_loss = -self.critic.Q1(state, self.actor(state)).mean().",
+                    ),
                     where=where,
                 )
             return Finding(
                 "the actor loss never evaluates the critic at (obs, actor(obs)).",
-                "actor_loss = -self.critic.Q1(state, self.actor(state)).mean().",
+                Hint(
+                    "td3.train.actor_loss_without_actor_action",
+                    "actor_loss = -self.critic.Q1(state, self.actor(state)).mean().",
+                ),
                 where=where,
             )
         if all(c["role"] == "critic_target" for c in users):
             return Finding(
                 "the actor loss uses the TARGET critic.",
-                "use the online critic: -self.critic.Q1(state, self.actor(state)).mean().",
+                Hint(
+                    "td3.train.actor_loss_on_target_critic",
+                    "use the online critic: -self.critic.Q1(state, self.actor(state)).mean().",
+                ),
                 where=where,
             )
         q1, q2 = _q_np(case["critic"], 0, obs, own), _q_np(case["critic"], 1, obs, own)
@@ -364,22 +437,37 @@ def _analyze_actor(runs: list[tuple[dict[str, Any], dict[str, Any]]]) -> Finding
             (
                 -expected,
                 "actor_loss has the wrong sign.",
-                "the optimizer minimizes: "
-                "actor_loss = -self.critic.Q1(state, self.actor(state)).mean() pushes the actor "
-                "toward actions with a higher Q.",
+                Hint(
+                    "td3.train.actor_loss_wrong_sign",
+                    "the optimizer minimizes: "
+                    "actor_loss = -self.critic.Q1(state, self.actor(state)).mean() pushes "
+                    "the actor "
+                    "toward actions with a higher Q.",
+                ),
             ),
             (
                 -float(q2.mean()),
                 "actor_loss uses the second critic.",
-                "TD3's actor follows "
-                "the first critic: -self.critic.Q1(state, self.actor(state)).mean().",
+                Hint(
+                    "td3.train.actor_loss_on_second_critic",
+                    "TD3's actor follows "
+                    "the first critic: -self.critic.Q1(state, self.actor(state)).mean().",
+                ),
             ),
             (
                 -float(np.minimum(q1, q2).mean()),
                 "actor_loss takes min(q1, q2).",
-                "TD3's actor maximizes Q1 alone: -self.critic.Q1(state, self.actor(state)).mean().",
+                Hint(
+                    "td3.train.actor_loss_min_of_critics",
+                    "TD3's actor maximizes Q1 alone: "
+                    "-self.critic.Q1(state, self.actor(state)).mean().",
+                ),
             ),
-            (-float(q1.sum()), "actor_loss sums over the batch.", "average it: .mean()."),
+            (
+                -float(q1.sum()),
+                "actor_loss sums over the batch.",
+                Hint("td3.train.actor_loss_summed", "average it: .mean()."),
+            ),
         ]
         if not math.isclose(actor_loss, expected, rel_tol=1e-4, abs_tol=1e-5):
             for value, wrong, fix in mistakes:
@@ -389,8 +477,11 @@ def _analyze_actor(runs: list[tuple[dict[str, Any], dict[str, Any]]]) -> Finding
                     )
             return Finding(
                 "the returned actor loss is not -Q1(obs, actor(obs)).mean().",
-                "actor_loss = -self.critic.Q1(state, self.actor(state)).mean(); return "
-                "actor_loss.item().",
+                Hint(
+                    "td3.train.wrong_actor_loss_formula",
+                    "actor_loss = -self.critic.Q1(state, self.actor(state)).mean(); return "
+                    "actor_loss.item().",
+                ),
                 expected=round(expected, 6),
                 got=actor_loss,
                 where=where,
@@ -405,9 +496,12 @@ def _analyze_actor(runs: list[tuple[dict[str, Any], dict[str, Any]]]) -> Finding
                 "the actor did not change on an update call."
                 if gain == 0
                 else "the actor's step lowered Q1 instead of raising it.",
-                "self.actor_optimizer.zero_grad(); actor_loss.backward(); "
-                "self.actor_optimizer.step(), with actor_loss = "
-                "-self.critic.Q1(state, self.actor(state)).mean().",
+                Hint(
+                    "td3.train.actor_not_updated" if gain == 0 else "td3.train.actor_step_lowers_q",
+                    "self.actor_optimizer.zero_grad(); actor_loss.backward(); "
+                    "self.actor_optimizer.step(), with actor_loss = "
+                    "-self.critic.Q1(state, self.actor(state)).mean().",
+                ),
                 where=where,
             )
     return _analyze_soft_updates(runs)
@@ -429,7 +523,10 @@ def _analyze_schedule(runs: list[tuple[dict[str, Any], dict[str, Any]]]) -> Find
             if call["total_it"] != t:
                 return Finding(
                     f"after call {t} of train, self.total_it is {call['total_it']!r}, not {t}.",
-                    "start train with self.total_it += 1: the delay counts calls.",
+                    Hint(
+                        "td3.train.total_it_not_incremented",
+                        "start train with self.total_it += 1: the delay counts calls.",
+                    ),
                     where=where,
                 )
             problem = _returned_critic_loss(call, where)
@@ -438,7 +535,10 @@ def _analyze_schedule(runs: list[tuple[dict[str, Any], dict[str, Any]]]) -> Find
             if call["batch_sizes"] != [case["batch_size"]]:
                 return Finding(
                     "train must draw one batch of batch_size transitions per call.",
-                    "batch = replay_buffer.sample_batch(batch_size), once per call.",
+                    Hint(
+                        "td3.train.batch_not_sampled_once",
+                        "batch = replay_buffer.sample_batch(batch_size), once per call.",
+                    ),
                     got=f"sample_batch called with {call['batch_sizes']}",
                     where=where,
                 )
@@ -451,8 +551,11 @@ def _analyze_schedule(runs: list[tuple[dict[str, Any], dict[str, Any]]]) -> Find
             if all(np.array_equal(critic_after[n], critic_before[n]) for n in critic_before):
                 return Finding(
                     f"the critic did not change on call {t}.",
-                    "every call: self.critic_optimizer.zero_grad(); critic_loss.backward(); "
-                    "self.critic_optimizer.step().",
+                    Hint(
+                        "td3.train.critic_not_updated",
+                        "every call: self.critic_optimizer.zero_grad(); critic_loss.backward(); "
+                        "self.critic_optimizer.step().",
+                    ),
                     where=where,
                 )
             moved = any(not np.array_equal(after[n], before[n]) for n in before)
@@ -460,23 +563,32 @@ def _analyze_schedule(runs: list[tuple[dict[str, Any], dict[str, Any]]]) -> Find
                 return Finding(
                     f"the actor is updated on every call despite policy_freq = {freq} (it "
                     f"changed on call {t}, total_it = {t}).",
-                    "delayed policy updates: update the actor (and the targets) only when "
-                    "self.total_it % self.policy_freq == 0.",
+                    Hint(
+                        "td3.train.no_policy_delay",
+                        "delayed policy updates: update the actor (and the targets) only when "
+                        "self.total_it % self.policy_freq == 0.",
+                    ),
                     where=where,
                 )
             if update and not moved:
                 return Finding(
                     f"the actor did not change on call {t}, where total_it % policy_freq == 0.",
-                    "on those calls: actor_loss = -self.critic.Q1(state, self.actor(state))"
-                    ".mean(); self.actor_optimizer.zero_grad(); actor_loss.backward(); "
-                    "self.actor_optimizer.step().",
+                    Hint(
+                        "td3.train.actor_not_updated",
+                        "on those calls: actor_loss = -self.critic.Q1(state, self.actor(state))"
+                        ".mean(); self.actor_optimizer.zero_grad(); actor_loss.backward(); "
+                        "self.actor_optimizer.step().",
+                    ),
                     where=where,
                 )
             if update != isinstance(actor_loss, float) or (not update and actor_loss is not None):
                 return Finding(
                     f"train returned actor_loss={actor_loss!r} on call {t} (policy_freq = {freq}).",
-                    "return the actor loss as a float (actor_loss.item()) on calls that update "
-                    "the actor, and None on the others.",
+                    Hint(
+                        "td3.train.wrong_actor_loss_return",
+                        "return the actor loss as a float (actor_loss.item()) on calls that update "
+                        "the actor, and None on the others.",
+                    ),
                     where=where,
                 )
             before, critic_before = after, critic_after

@@ -60,7 +60,7 @@ def judge_td3_train(student: Any, reference: Any) -> Finding | None:
     except Exception as err:  # any shape of forged or broken data is the submission's
         return Finding(f"malformed observation ({type(err).__name__}: {err})"[:300])
     if problem is not None:
-        return Finding(problem.message_where_first())
+        return Finding(problem.message_where_first(), mistake=problem.mistake)
     if select is not None:
         return Finding(
             f"select_action is not the actor's deterministic action as an array of shape "

@@ -63,7 +63,7 @@ def td3_actor_problems(module: Any, data: dict[str, Any], seed: int) -> list[str
             f"the actions never go beyond [-1, 1] though max_action = {top:.3g}: multiply "
             "tanh's output by max_action"
         ]
-    return [] if reach is None else [reach.problem]
+    return [] if reach is None else [reach.named_problem()]
 
 
 def twin_critic_problems(module: Any, data: dict[str, Any], seed: int) -> list[str]:
@@ -116,4 +116,4 @@ def twin_critic_problems(module: Any, data: dict[str, Any], seed: int) -> list[s
         n_in + n_act,
         "q1 and q2",
     )
-    return [] if found is None else [found.problem]
+    return [] if found is None else [found.named_problem()]

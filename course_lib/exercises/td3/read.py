@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from course_lib.exercises.finding import Finding
+from course_lib.exercises.finding import Finding, Hint
 from course_lib.exercises.td3.model import (
     _a,
     _actor_np,
@@ -17,52 +17,83 @@ from course_lib.exercises.td3.model import (
 
 _TARGET = "y = r + discount * (1 - done) * min(q1', q2') (q1' alone when double_q=False)"
 
-_TARGET_MISTAKES: dict[str, tuple[str, str]] = {
+_TARGET_MISTAKES: dict[str, tuple[str, Hint]] = {
     "max": (
         "the critics are regressed on r + discount * (1 - done) * MAX(q1', q2').",
-        "the clipped double-Q target takes the MIN of the two target critics: "
-        "torch.min(target_Q1, target_Q2). The max overestimates even more than one critic.",
+        Hint(
+            "td3.train.max_of_twin_targets",
+            "the clipped double-Q target takes the MIN of the two target critics: "
+            "torch.min(target_Q1, target_Q2). The max overestimates even more than one critic.",
+        ),
     ),
     "q1_only": (
         "with double_q=True the target uses q1' alone.",
-        "take torch.min(target_Q1, target_Q2) when self.double_q is True; q1' alone is the "
-        "ablation double_q=False.",
+        Hint(
+            "td3.train.q1_only_target",
+            "take torch.min(target_Q1, target_Q2) when self.double_q is True; q1' alone is the "
+            "ablation double_q=False.",
+        ),
     ),
     "min_when_off": (
         "with double_q=False the target still takes min(q1', q2'): the switch is ignored.",
-        "when self.double_q is False, the target uses target_Q1 alone (the ablation).",
+        Hint(
+            "td3.train.min_when_double_q_off",
+            "when self.double_q is False, the target uses target_Q1 alone (the ablation).",
+        ),
     ),
     "separate": (
         "each critic is regressed on its own target (q1 on q1', q2 on q2').",
-        "compute ONE target y = r + discount * (1 - done) * min(q1', q2') and regress both "
-        "critics on it.",
+        Hint(
+            "td3.train.separate_critic_targets",
+            "compute ONE target y = r + discount * (1 - done) * min(q1', q2') and regress both "
+            "critics on it.",
+        ),
     ),
     "online": (
         "the target is computed from the ONLINE critic.",
-        "evaluate the next state with the target networks: self.critic_target(next_state, "
-        "next_action), with next_action from self.actor_target.",
+        Hint(
+            "td3.train.target_from_online_critic",
+            "evaluate the next state with the target networks: self.critic_target(next_state, "
+            "next_action), with next_action from self.actor_target.",
+        ),
     ),
     "obs": (
         "the target bootstraps from obs instead of next_obs.",
-        "the target networks take next_obs: self.critic_target(next_state, next_action).",
+        Hint(
+            "td3.train.target_from_obs",
+            "the target networks take next_obs: self.critic_target(next_state, next_action).",
+        ),
     ),
     "no_mask": (
         "the target bootstraps past terminations: the (1 - done) mask is missing.",
-        "y = r + discount * (1 - done) * min(q1', q2'): a terminated transition has no next value.",
+        Hint(
+            "td3.train.no_done_mask",
+            "y = r + discount * (1 - done) * min(q1', q2'): a terminated transition has no "
+            "next value.",
+        ),
     ),
     "done_mask": (
         "the target is masked with done instead of (1 - done).",
-        "multiply by not_done = 1 - done: bootstrap only where the episode did not terminate.",
+        Hint(
+            "td3.train.done_mask_inverted",
+            "multiply by not_done = 1 - done: bootstrap only where the episode did not terminate.",
+        ),
     ),
     "discount": (
         "the target uses discount 0.99 instead of self.discount.",
-        "use self.discount (the tests and the ablations pass other values).",
+        Hint(
+            "td3.train.hardcoded_discount",
+            "use self.discount (the tests and the ablations pass other values).",
+        ),
     ),
     "broadcast": (
         "the target has shape (B, B): each Q is regressed on a mix of the batch's targets.",
-        "rews and done come with shape (B,): reshape them to (B, 1) (e.g. .reshape(-1, 1)) "
-        "before combining them with the critics' (B, 1) outputs; (B,) + (B, 1) broadcasts "
-        "to (B, B).",
+        Hint(
+            "td3.train.target_shape_broadcast",
+            "rews and done come with shape (B,): reshape them to (B, 1) (e.g. .reshape(-1, 1)) "
+            "before combining them with the critics' (B, 1) outputs; (B,) + (B, 1) broadcasts "
+            "to (B, B).",
+        ),
     ),
 }
 
@@ -100,7 +131,10 @@ def _first_call(run: dict[str, Any], where: str) -> tuple[dict[str, Any] | None,
     if run.get("error"):
         return None, Finding(
             str(run["error"]),
-            "TD3.__init__ is given and is run with stand-in networks: undo any change to it.",
+            Hint(
+                "td3.train.given_init_changed",
+                "TD3.__init__ is given and is run with stand-in networks: undo any change to it.",
+            ),
             where=where,
         )
     calls = run.get("calls") or []
@@ -110,9 +144,12 @@ def _first_call(run: dict[str, Any], where: str) -> tuple[dict[str, Any] | None,
     if first.get("error"):
         return None, Finding(
             str(first["error"]),
-            "the check swaps the agent's networks for stand-ins with exactly the exercise's "
-            "API: actor(state); critic(state, action) -> (q1, q2); critic.Q1(state, action). "
-            "train may use only that API and the attributes set in __init__.",
+            Hint(
+                "td3.train.outside_network_api",
+                "the check swaps the agent's networks for stand-ins with exactly the exercise's "
+                "API: actor(state); critic(state, action) -> (q1, q2); critic.Q1(state, action). "
+                "train may use only that API and the attributes set in __init__.",
+            ),
             where=where,
         )
     return first, None
@@ -123,8 +160,11 @@ def _returned_critic_loss(call: dict[str, Any], where: str) -> Finding | None:
     if not isinstance(ret, list) or len(ret) != 2:
         return Finding(
             "train must return the pair (critic_loss, actor_loss).",
-            "end train with `return critic_loss.item(), actor_loss` (actor_loss None on calls "
-            "without an actor update).",
+            Hint(
+                "td3.train.return_not_a_pair",
+                "end train with `return critic_loss.item(), actor_loss` (actor_loss None on calls "
+                "without an actor update).",
+            ),
             got=ret,
             where=where,
         )
@@ -132,13 +172,20 @@ def _returned_critic_loss(call: dict[str, Any], where: str) -> Finding | None:
     if critic_loss is None and isinstance(ret[1], float):
         return Finding(
             "train returned (None, a number): the order is (critic_loss, actor_loss).",
-            "return critic_loss.item(), actor_loss (the other way round from DDPG's update_model).",
+            Hint(
+                "td3.train.losses_returned_swapped",
+                "return critic_loss.item(), actor_loss (the other way round from DDPG's "
+                "update_model).",
+            ),
             where=where,
         )
     if not isinstance(critic_loss, float):
         return Finding(
             "the critic loss returned by train is not a Python float.",
-            "return critic_loss.item(), not the tensor (a tensor keeps its graph alive).",
+            Hint(
+                "td3.train.critic_loss_not_item",
+                "return critic_loss.item(), not the tensor (a tensor keeps its graph alive).",
+            ),
             got=critic_loss,
             where=where,
         )
@@ -164,12 +211,18 @@ def _critic_loss_calls(
     if other:
         return [], Finding(
             "the critics are evaluated at actions other than the stored ones.",
-            "current_Q1, current_Q2 = self.critic(state, action) with the batch's actions as "
-            "stored; the smoothing noise goes on the target action only.",
+            Hint(
+                "td3.train.critic_loss_on_altered_actions",
+                "current_Q1, current_Q2 = self.critic(state, action) with the batch's actions as "
+                "stored; the smoothing noise goes on the target action only.",
+            ),
             where=where,
         )
     return [], Finding(
         "the critic is never evaluated at the batch's (obs, acts).",
-        "current_Q1, current_Q2 = self.critic(state, action), then regress both on the target.",
+        Hint(
+            "td3.train.critic_not_on_batch",
+            "current_Q1, current_Q2 = self.critic(state, action), then regress both on the target.",
+        ),
         where=where,
     )

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from course_lib.exercises.finding import Finding
+from course_lib.exercises.finding import Finding, Hint
 from course_lib.exercises.td3.model import _a
 from course_lib.exercises.td3.read import _same
 from course_lib.exercises.td3.standins import _f32
@@ -36,8 +36,11 @@ def _analyze_soft_updates(runs: list[tuple[dict[str, Any], dict[str, Any]]]) -> 
             if any(set(after[r]) != set(before[r]) for r in before):
                 return Finding(
                     "a network of the agent was replaced during train.",
-                    "update the networks in place (optimizer steps, soft updates); do not "
-                    "assign new modules.",
+                    Hint(
+                        "td3.train.network_replaced",
+                        "update the networks in place (optimizer steps, soft updates); do not "
+                        "assign new modules.",
+                    ),
                     where=where,
                 )
             update = t % freq == 0
@@ -50,8 +53,11 @@ def _analyze_soft_updates(runs: list[tuple[dict[str, Any], dict[str, Any]]]) -> 
                     return Finding(
                         f"the targets are updated on every call: {role} changed on call {t} "
                         f"(total_it = {t}, policy_freq = {freq}).",
-                        "soft-update both targets inside `if self.total_it % self.policy_freq "
-                        "== 0:`, after the actor step.",
+                        Hint(
+                            "td3.train.no_target_update_delay",
+                            "soft-update both targets inside `if self.total_it % self.policy_freq "
+                            "== 0:`, after the actor step.",
+                        ),
                         where=where,
                     )
                 if update:
@@ -79,7 +85,7 @@ def _soft_update_problem(
     if not moved:
         return Finding(
             f"{role} was not updated on an update call (total_it % policy_freq == 0).",
-            fix,
+            Hint("td3.soft_update.target_not_updated", fix),
             where=where,
         )
     old, new = before[role], after[role]
@@ -91,20 +97,34 @@ def _soft_update_problem(
     good = [n for n in old if any(matches(tau, s, n) for s in sources)]
     if len(good) == len(old):
         return None
-    for rate, wrong in (
-        (1.0, f"{role} was copied from {net} (tau = 1)."),
-        (1.0 - tau, f"{role} moved by 1 - tau instead of tau (tau on the wrong side)."),
-        (0.005, f"{role} moved with tau = 0.005, not self.tau."),
+    for rate, wrong, hint in (
+        (
+            1.0,
+            f"{role} was copied from {net} (tau = 1).",
+            Hint("td3.soft_update.hard_copy", fix),
+        ),
+        (
+            1.0 - tau,
+            f"{role} moved by 1 - tau instead of tau (tau on the wrong side).",
+            Hint("td3.soft_update.tau_on_wrong_side", fix),
+        ),
+        (
+            0.005,
+            f"{role} moved with tau = 0.005, not self.tau.",
+            Hint("td3.soft_update.hardcoded_tau", fix),
+        ),
     ):
         if all(any(matches(rate, s, n) for s in sources) for n in old):
-            return Finding(wrong, fix, where=where)
+            return Finding(wrong, hint, where=where)
     still = [n for n in old if np.array_equal(new[n], old[n])]
     if good and still:
         return Finding(
             f"only some of {role}'s parameters were soft-updated.",
-            "update every pair of parameters: " + fix,
+            Hint("td3.soft_update.some_params_skipped", "update every pair of parameters: " + fix),
             where=where,
         )
     return Finding(
-        f"{role} is not tau * {net} + (1 - tau) * {role} after an update call.", fix, where=where
+        f"{role} is not tau * {net} + (1 - tau) * {role} after an update call.",
+        Hint("td3.soft_update.wrong_interpolation", fix),
+        where=where,
     )

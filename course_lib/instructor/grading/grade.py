@@ -294,12 +294,32 @@ def _needs_programs(manifest: dict[str, Entry], reference: dict[str, dict[str, A
     return any(_is_program(manifest.get(name)) for names in reference.values() for name in names)
 
 
-def _judge_here(entry: Entry, student: Any, reference: Any) -> tuple[float, str]:
+Judged = tuple[float, str, dict[str, Any]]
+"""An emission's verdict: the fraction earned, the message, and what the class report reads
+(``mistake``: the known mistake's name; ``returns``, ``criterion``: a trained policy's
+measurement on the grader's episodes)."""
+
+
+def _judge_here(entry: Entry, student: Any, reference: Any, seed: int) -> Judged:
     try:
-        verdict = judge_data(entry, student, reference)
+        verdict = judge_data(entry, student, reference, seed)
     except Exception as err:  # a judge must not take the whole batch down
-        return 0.0, f"the grader could not judge this observation ({type(err).__name__}: {err})"
-    return verdict.fraction, verdict.message
+        why = f"the grader could not judge this observation ({type(err).__name__}: {err})"
+        return 0.0, why, {}
+    return verdict.fraction, verdict.message, _named(verdict.mistake)
+
+
+def _named(mistake: Any) -> dict[str, Any]:
+    return {"mistake": mistake} if isinstance(mistake, str) and mistake else {}
+
+
+def _from_program(out: dict[str, Any], job: dict[str, Any]) -> Judged:
+    """The verdict of an exported program's job: a policy's returns and criterion are kept
+    for the class report; a network's named problem, when its probe knows the mistake."""
+    extra = _named(out.get("mistake"))
+    if job["type"] == "policy" and isinstance(out.get("returns"), list):
+        extra.update(returns=out["returns"], criterion=job["threshold"])
+    return float(out["fraction"]), str(out["message"]), extra
 
 
 def _judge_all(
@@ -308,29 +328,29 @@ def _judge_all(
     gif_jobs: list[dict[str, Any]],
     settings: GradeSettings,
     judge: subprocess.Popen[str] | None = None,
-) -> tuple[list[tuple[float, str]], list[dict[str, Any]]]:
+) -> tuple[list[Judged], list[dict[str, Any]]]:
     """Verdicts of ``(name, student, reference)`` emissions, and the GIF jobs' results.
 
     Exported networks and policies are judged, and the GIFs made, in one separate process
     for the whole submission (:func:`course_lib.instructor.grading.programs.run_jobs`).
     """
-    verdicts: list[tuple[float, str] | None] = []
+    verdicts: list[Judged | None] = []
     jobs: list[dict[str, Any]] = []
     waiting: list[int] = []
     for name, student, reference in emitted:
         entry = manifest.get(name, Close())
         job = _program_job(entry, name, student, reference, settings)
         if job is None:
-            verdicts.append(_judge_here(entry, student, reference))
+            verdicts.append(_judge_here(entry, student, reference, settings.seed))
         elif isinstance(job, tuple):
-            verdicts.append(job)
+            verdicts.append((*job, {}))
         else:
             waiting.append(len(verdicts))
             verdicts.append(None)
             jobs.append(job)
     results = run_jobs([*jobs, *gif_jobs], timeout_s=PROGRAM_TIMEOUT_S, started=judge)
-    for index, out in zip(waiting, results, strict=False):
-        verdicts[index] = (float(out["fraction"]), str(out["message"]))
+    for index, job, out in zip(waiting, jobs, results, strict=False):
+        verdicts[index] = _from_program(out, job)
     return [v for v in verdicts if v is not None], results[len(jobs) :]
 
 
@@ -413,6 +433,9 @@ def grade_one(
         expected = reference.get(grade_id, {})
         got = observed.get(grade_id, {})
         fractions, messages = [], []
+        mistakes: list[str] = []
+        lost: list[str] = []
+        policies: dict[str, dict[str, Any]] = {}
         for name in expected:
             emissions = got.get(name, [])
             if not emissions:
@@ -428,6 +451,11 @@ def grade_one(
             worst = min(judged, key=lambda v: v[0])
             fractions.append(worst[0])
             messages.append(f"{name}: {worst[1]}")
+            mistakes.extend(v[2]["mistake"] for v in judged if v[0] < 1.0 and "mistake" in v[2])
+            if worst[0] < 1.0:
+                lost.append(name)
+            if "returns" in worst[2]:
+                policies[name] = {k: worst[2][k] for k in ("returns", "criterion")}
         fraction = sum(fractions) / len(fractions) if fractions else 0.0
         if not expected:
             messages.append("the reference emitted no observation for this cell")
@@ -446,6 +474,7 @@ def grade_one(
                 message="; ".join(messages)[:4000],
                 seconds=cell.seconds if cell is not None else 0.0,
                 visible=_visible_text(cell) if cell is not None else "",
+                details=_test_details(mistakes, lost, policies),
             )
         )
     reward_causes(
@@ -463,6 +492,21 @@ def grade_one(
             rec.artifacts[name] = base64.b64decode(gif)
     rec.total_seconds = time.perf_counter() - start
     return rec
+
+
+def _test_details(
+    mistakes: list[str], lost: list[str], policies: dict[str, dict[str, Any]]
+) -> dict[str, Any]:
+    """A question's ``details``: the named mistakes (each once, in the order found), the
+    observations that lost credit and the policies' measurements; empty keys are left out."""
+    details: dict[str, Any] = {}
+    if mistakes:
+        details["mistakes"] = list(dict.fromkeys(mistakes))
+    if lost:
+        details["lost"] = lost
+    if policies:
+        details["policies"] = policies
+    return details
 
 
 def _learning_curves(result: ExecutionResult) -> dict[str, bytes]:

@@ -48,6 +48,7 @@ CREATE TABLE IF NOT EXISTS tests (
     message TEXT NOT NULL DEFAULT '',
     seconds REAL NOT NULL DEFAULT 0,
     visible TEXT NOT NULL DEFAULT '',  -- what the visible check printed or raised
+    details TEXT NOT NULL DEFAULT '{}', -- JSON: named mistakes, the grader's measured returns
     PRIMARY KEY (submission_id, grade_id)
 );
 CREATE TABLE IF NOT EXISTS tampering (
@@ -67,6 +68,14 @@ CREATE TABLE IF NOT EXISTS artifacts (
 
 @dataclass
 class TestRecord:
+    """One graded question.
+
+    ``details`` holds what the class report reads, as JSON: ``mistakes``, the stable names
+    of the known mistakes the grader's judges recognised (:class:`~course_lib.exercises.
+    finding.Hint`), and ``policies``, per trained policy the grader played, its ``returns``
+    on the grader's episodes and the ``criterion``.
+    """
+
     grade_id: str
     score: float
     max_score: float
@@ -74,6 +83,7 @@ class TestRecord:
     message: str = ""
     seconds: float = 0.0
     visible: str = ""
+    details: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -112,6 +122,9 @@ class Gradebook:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA foreign_keys=ON")
         self._db.executescript(_SCHEMA)
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(tests)")}
+        if "details" not in columns:  # a gradebook written before the class report
+            self._db.execute("ALTER TABLE tests ADD COLUMN details TEXT NOT NULL DEFAULT '{}'")
 
     def close(self) -> None:
         self._db.close()
@@ -175,7 +188,8 @@ class Gradebook:
             )
             sid = int(cur.lastrowid)
             db.executemany(
-                "INSERT INTO tests VALUES (?,?,?,?,?,?,?,?)",
+                "INSERT INTO tests (submission_id, grade_id, score, max_score, status, message, "
+                "seconds, visible, details) VALUES (?,?,?,?,?,?,?,?,?)",
                 [
                     (
                         sid,
@@ -186,6 +200,7 @@ class Gradebook:
                         t.message,
                         t.seconds,
                         t.visible,
+                        json.dumps(t.details, sort_keys=True),
                     )
                     for t in rec.tests
                 ],
@@ -243,7 +258,7 @@ class Gradebook:
         """Every score-bearing fact, without timings: for comparing two gradebooks."""
         return self._db.execute(
             "SELECT s.student, s.assignment, s.file_hash, s.status, s.error, s.score, s.max_score, "
-            "t.grade_id, t.score, t.max_score, t.status, t.message FROM submissions s "
+            "t.grade_id, t.score, t.max_score, t.status, t.message, t.details FROM submissions s "
             "LEFT JOIN tests t ON t.submission_id = s.id "
             "ORDER BY s.student, s.assignment, s.file_hash, t.grade_id"
         ).fetchall()

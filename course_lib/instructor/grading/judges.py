@@ -13,23 +13,90 @@ trusted as numbers.
 from __future__ import annotations
 
 import functools
+import importlib
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from course_lib.exercises.manifest import NOTEBOOKS, Close, Diagnosed, Entry, load_manifest
+from course_lib.exercises.manifest import (
+    NOTEBOOKS,
+    Close,
+    Diagnosed,
+    Entry,
+    KnownMistakes,
+    load_manifest,
+)
 from course_lib.instructor.grading.verdicts import Verdict, close
 
-__all__ = ["Verdict", "close", "judge_data", "judge_for", "judge_observation"]
+__all__ = [
+    "Verdict",
+    "close",
+    "judge_data",
+    "judge_for",
+    "judge_observation",
+    "name_known_mistake",
+]
 
 
-def judge_data(entry: Entry, student: Any, reference: Any) -> Verdict:
-    """The verdict on a data observation judged as ``entry`` says."""
+def judge_data(entry: Entry, student: Any, reference: Any, seed: int | None = None) -> Verdict:
+    """The verdict on a data observation judged as ``entry`` says; with the grader's ``seed``,
+    a wrong answer to a :class:`Close` exercise is named when a known mistake explains it
+    (:func:`name_known_mistake`)."""
     if isinstance(entry, Close):
-        return close(student, reference, rtol=entry.rtol, atol=entry.atol)
+        verdict = close(student, reference, rtol=entry.rtol, atol=entry.atol)
+        if verdict.passed or entry.known is None or seed is None:
+            return verdict
+        return Verdict(verdict.fraction, verdict.message, name_known_mistake(entry, student, seed))
     if isinstance(entry, Diagnosed):
         found = entry.judge(student, reference)
-        return Verdict(1.0, entry.passed) if found is None else Verdict(0.0, found.message())
+        if found is None:
+            return Verdict(1.0, entry.passed)
+        return Verdict(0.0, found.message(), found.mistake)
     raise TypeError(f"{type(entry).__name__} observations are judged as programs, not here")
+
+
+def _attribute(path: str) -> Any:
+    module, _, name = path.partition(":")
+    return getattr(importlib.import_module(module), name)
+
+
+def name_known_mistake(entry: Close, student: Any, seed: int) -> str | None:
+    """The name of the first known mistake whose replay gives the student's observation.
+
+    Each wrong implementation of ``entry.known.mistakes`` runs through the exercise's probe
+    on the grader's ``seed`` (the course's code, in the grader's process; never the
+    student's). None when no known mistake explains the answer, or the replay fails.
+    """
+    known: KnownMistakes | None = entry.known
+    if known is None:
+        return None
+    try:
+        probe, mistakes = _attribute(known.probe), _attribute(known.mistakes)
+    except (ImportError, AttributeError, ValueError):
+        return None
+    for name, wrongs in mistakes.items():
+        for wrong in wrongs if isinstance(wrongs, tuple | list) else (wrongs,):
+            try:
+                replay = probe(wrong, seed)
+            except Exception:  # a wrong implementation may fail on some input: not this one
+                continue
+            if close(
+                _nan_marked(student), _nan_marked(replay), rtol=entry.rtol, atol=entry.atol
+            ).passed:
+                return str(name)
+    return None
+
+
+def _nan_marked(value: Any) -> Any:
+    """``value`` with every float NaN replaced by the text ``"nan"``: a mistake that gives
+    NaN (torch.std of one number) gives it in the student's answer too, and NaN equals
+    nothing as a number."""
+    if isinstance(value, float) and value != value:
+        return "nan"
+    if isinstance(value, list | tuple):
+        return [_nan_marked(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _nan_marked(v) for k, v in value.items()}
+    return value
 
 
 @functools.cache

@@ -32,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from course_lib.exercises.finding import Hint
 from course_lib.exercises.network_kinds import STANDARD_KINDS, network_failure, standard_problems
 
 __all__ = [
@@ -244,7 +245,9 @@ def judge_network(
         except Exception as err:  # a broken program is the submission's fault
             found = [network_failure(err)]
     if found:
-        return {"fraction": 0.0, "message": "; ".join(found)}
+        named = [p.mistake for p in found if isinstance(p, Hint)]
+        verdict: dict[str, Any] = {"fraction": 0.0, "message": "; ".join(found)}
+        return verdict | ({"mistake": named[0]} if named else {})
     return {"fraction": 1.0, "message": "the network behaves as specified on the grader's inputs"}
 
 

@@ -18,10 +18,12 @@ __all__ = ["Judge", "Verdict", "close"]
 
 @dataclass(frozen=True)
 class Verdict:
-    """The fraction of an observation's credit earned (0..1) and why."""
+    """The fraction of an observation's credit earned (0..1), why, and the stable name of the
+    known mistake behind a lost point when the judge recognised one."""
 
     fraction: float
     message: str = ""
+    mistake: str | None = None
 
     @property
     def passed(self) -> bool:
