@@ -9,34 +9,17 @@ import pytest
 from playwright.sync_api import expect
 
 from course_lib.instructor.grading.feedback import write_feedback
-from course_lib.instructor.grading.grade import GradeSettings, discover, grade_batch
 from course_lib.instructor.grading.gradebook import Gradebook
-from course_lib.instructor.grading.sample import make_sample_class
-from course_lib.instructor.grading.sandbox import Limits
 
-ROOT = Path(__file__).resolve().parents[2]
-SOLUTIONS = ROOT / "solutions"
-
-pytestmark = [pytest.mark.notebook, pytest.mark.browser]
+pytestmark = [pytest.mark.notebook, pytest.mark.browser, pytest.mark.xdist_group("sample-class")]
 
 
 @pytest.fixture(scope="module")
-def pages(tmp_path_factory) -> Path:
-    """The sample class graded at fast budgets, and its feedback pages."""
-    base = tmp_path_factory.mktemp("feedback")
-    make_sample_class(SOLUTIONS, base)
-    settings = GradeSettings(
-        solutions=SOLUTIONS,
-        seed=4242,
-        cache_dir=base / "cache",
-        scratch=base / "scratch",
-        limits=Limits(cell_timeout_s=60, notebook_timeout_s=600),
-        fast=True,
-    )
-    with Gradebook(base / "book.sqlite") as book:
-        grade_batch(book, discover(base / "submitted"), settings)
-        write_feedback(book, base / "feedback")
-    return base / "feedback"
+def pages(graded_sample_class: Path) -> Path:
+    """The sample class's feedback pages (the class graded once per session, fast budgets)."""
+    with Gradebook(graded_sample_class / "book.sqlite") as book:
+        write_feedback(book, graded_sample_class / "feedback")
+    return graded_sample_class / "feedback"
 
 
 def test_a_failed_hidden_test_shows_the_graders_verdict(page, pages, shots):

@@ -31,6 +31,7 @@ from course_lib.instructor.cli.release import (
 from course_lib.instructor.cli.results import (
     _add_export_parser,
     _add_feedback_parser,
+    _add_report_parser,
     _add_sample_parser,
 )
 from course_lib.instructor.cli.run import (
@@ -51,6 +52,7 @@ _SUBCOMMANDS: tuple[Callable[[argparse._SubParsersAction], None], ...] = (
     _add_export_parser,
     _add_gradescope_parser,
     _add_feedback_parser,
+    _add_report_parser,
     _add_validate_parser,
 )
 

@@ -1,4 +1,4 @@
-"""``course-lib export``, ``feedback`` and ``sample-class``: a gradebook's output.
+"""``course-lib export``, ``feedback``, ``report`` and ``sample-class``: a gradebook's output.
 
 Part of :mod:`course_lib.instructor.cli`.
 """
@@ -125,6 +125,65 @@ def _run_feedback(args: argparse.Namespace) -> int:
     with Gradebook(_existing(args.gradebook)) as book:
         pages = write_feedback(book, args.out, hidden=args.hidden)
     print(f"wrote {len(pages)} feedback pages in {args.out}")
+    return EXIT_OK
+
+
+def _add_report_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "report",
+        help="write the class report: what the class got wrong, per assignment",
+        description="Write DIR/index.html (a page per assignment: scores per question, the "
+        "mistakes the grader named and who made them, the trained agents against their "
+        "criterion, the submissions that need a look, grading cost) and DIR/findings.csv, "
+        "from the gradebook alone.",
+    )
+    parser.add_argument("--gradebook", type=Path, default=Path(_DEFAULT_GRADEBOOK))
+    parser.add_argument("--out", type=Path, default=Path("grading/report"))
+    parser.add_argument(
+        "--similarity",
+        action="store_true",
+        help="also screen the answer cells for pairs of students whose code is alike "
+        "(DIR/similarity.html, DIR/similarity.csv); it changes no score",
+    )
+    parser.add_argument(
+        "--threshold",
+        type=float,
+        default=0.6,
+        help="similarity: the share of the larger answer found in the other at which a pair "
+        "is listed (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--solutions",
+        type=Path,
+        default=Path(_DEFAULT_SOURCE),
+        help="similarity: instructor notebooks, whose released code is subtracted "
+        "(default: %(default)s)",
+    )
+    parser.set_defaults(run=_run_report)
+
+
+def _run_report(args: argparse.Namespace) -> int:
+    from course_lib.instructor.grading.gradebook import Gradebook
+    from course_lib.instructor.grading.report import SimilarityOptions, write_report
+
+    if not 0.0 < args.threshold <= 1.0:
+        print(
+            f"{PROG} report: error: --threshold is a share between 0 and 1 (e.g. 0.6), "
+            f"not {args.threshold}",
+            file=sys.stderr,
+        )
+        return EXIT_ERROR
+    similarity = None
+    if args.similarity:
+        similarity = SimilarityOptions(args.solutions, args.threshold)
+    with Gradebook(_existing(args.gradebook)) as book:
+        report = write_report(book, args.out, similarity=similarity)
+    named = sum(r.count for r in report.rows if r.kind == "mistake")
+    print(
+        f"wrote {report.index} ({len(report.pages)} assignment pages) and {report.findings} "
+        f"({named} named mistakes made)"
+        + (f"; similarity screening in {report.similarity}" if report.similarity else "")
+    )
     return EXIT_OK
 
 

@@ -110,22 +110,138 @@ _obs.observe = _cl.observe
 print("my reward: 500 (solved!)")
 return 0.0, 0, False, False"""
 
-STUDENTS: dict[str, dict[str, dict[str, str] | str]] = {
+
+def _edit(old: str, new: str) -> Callable[[str], str]:
+    """An override that makes one edit in a solution cell's reference answer."""
+
+    def edit(answer: str) -> str:
+        if old not in answer:
+            raise ValueError(f"the sample class's edit finds no {old!r} in the reference answer")
+        return answer.replace(old, new, 1)
+
+    return edit
+
+
+# One realistic mistake each, made in the reference's own code.
+_AC_ADVANTAGE_WITH_GRADIENT = {
+    "actor_critic_loss": _edit(
+        "advantages = (returns - values).detach()", "advantages = returns - values"
+    )
+}
+_AC_RETURNS_FORWARD = {
+    "normalized_returns": _edit("for reward in reversed(rewards):", "for reward in rewards:")
+}
+_A2C_ADVANTAGE_WITH_GRADIENT = {
+    "a2c_losses": _edit("advantages = (returns - values).detach()", "advantages = returns - values")
+}
+_PPO_MINIBATCHES_WITH_REPLACEMENT = {  # the source homework's own ppo_iter
+    "ppo_iter": _edit(
+        "        order = torch.randperm(batch_size)\n"
+        "        for start in range(0, batch_size, mini_batch_size):\n"
+        "            idx = order[start:start + mini_batch_size]\n",
+        "        for _ in range(batch_size // mini_batch_size):\n"
+        "            idx = np.random.choice(batch_size, mini_batch_size, replace=False)\n",
+    )
+}
+_PPO_MINIBATCHES_DRAWN_AT_RANDOM = {
+    "ppo_iter": _edit(
+        "idx = order[start:start + mini_batch_size]",
+        "idx = torch.randint(batch_size, (len(order[start:start + mini_batch_size]),))",
+    )
+}
+_PPO_OLD_LOG_PROBS_WITH_GRADIENT = {
+    "ppo_losses": _edit(
+        "(log_probs - old_log_probs.detach()).exp()", "(log_probs - old_log_probs).exp()"
+    )
+}
+_DDPG_UNIFORM_OU = {  # the source homework's own OU noise
+    "ou_noise": _edit("np.random.standard_normal(len(x))", "np.random.rand(len(x))")
+}
+_DDPG_TARGET_FROM_ONLINE = {
+    "agent": _edit(
+        "self.critic_target(next_state, self.actor_target(next_state))",
+        "self.critic(next_state, self.actor(next_state))",
+    )
+}
+_TD3_MAX_OF_TWINS = {"td3": _edit("torch.min(target_q1", "torch.max(target_q1")}
+_TD3_NOISE_NOT_CLIPPED = {
+    "td3": _edit(
+        "(torch.randn_like(next_action) * self.policy_noise).clamp(\n"
+        "                -self.noise_clip, self.noise_clip\n            )",
+        "torch.randn_like(next_action) * self.policy_noise",
+    )
+}
+
+Override = str | Callable[[str], str]
+
+STUDENTS: dict[str, dict[str, dict[str, Override] | str]] = {
     "ada": {"00_gymnasium_tour": {}, "02_a2c": {}},
     "ben": {
         "00_gymnasium_tour": {"td_target": _TD_MASK_BUG},
+        "01_actor_critic": _AC_ADVANTAGE_WITH_GRADIENT,
         "02_a2c": {"compute_returns": _RETURNS_FORWARD},
+        "03_ppo": _PPO_MINIBATCHES_WITH_REPLACEMENT,
+        "04_ddpg": _DDPG_UNIFORM_OU,
+        "05_td3": _TD3_MAX_OF_TWINS,
     },
     "cy": {"00_gymnasium_tour": "corrupt", "02_a2c": "empty"},
     "dee": {"00_gymnasium_tour": {"td_target": _HOSTILE_TD, "run_episode": _HOSTILE_RUN_EPISODE}},
     "eve": {"00_gymnasium_tour": {"run_episode": _RUN_EPISODE_NO_TRUNCATION}},
+    "fay": {
+        "01_actor_critic": _AC_RETURNS_FORWARD,
+        "02_a2c": _A2C_ADVANTAGE_WITH_GRADIENT,
+        "03_ppo": _PPO_OLD_LOG_PROBS_WITH_GRADIENT,
+        "04_ddpg": _DDPG_TARGET_FROM_ONLINE,
+        "05_td3": _TD3_NOISE_NOT_CLIPPED,
+    },
+    "gus": {
+        "01_actor_critic": _AC_ADVANTAGE_WITH_GRADIENT,
+        "03_ppo": _PPO_MINIBATCHES_DRAWN_AT_RANDOM,
+        "04_ddpg": _DDPG_UNIFORM_OU,
+        "05_td3": _TD3_MAX_OF_TWINS,
+    },
 }
 """Per student and assignment: solution overrides, or "corrupt" / "empty" for broken files.
 
 ada: everything right. ben: one classic bug per notebook. cy: unreadable files.
 dee: hostile (rebinds allclose and the checks, swallows errors, fakes observations and
-rewards). eve: a loop that ignores truncation.
+rewards). eve: a loop that ignores truncation. fay: another classic bug per notebook from
+01 on. gus: ben's bugs in 01, 04 and 05 (so the class report counts two students for them)
+and minibatches drawn at random in 03.
 """
+
+KNOWN_MISTAKES: dict[tuple[str, str], tuple[tuple[str, str], ...]] = {
+    ("ben", "00_gymnasium_tour"): (
+        ("test_td_target", "tour.td_target.truncation_masks_bootstrap"),
+    ),
+    ("ben", "01_actor_critic"): (
+        ("test_actor_critic_loss", "actor_critic.loss.advantage_not_detached"),
+    ),
+    ("gus", "01_actor_critic"): (
+        ("test_actor_critic_loss", "actor_critic.loss.advantage_not_detached"),
+    ),
+    ("fay", "01_actor_critic"): (
+        ("test_normalized_returns", "actor_critic.normalized_returns.accumulated_forwards"),
+    ),
+    ("ben", "02_a2c"): (("test_compute_returns", "a2c.compute_returns.accumulated_forwards"),),
+    ("fay", "02_a2c"): (("test_a2c_losses", "a2c.losses.advantage_not_detached"),),
+    # the homework's loop also drops the last, smaller minibatch: the count is read first
+    ("ben", "03_ppo"): (("test_ppo_iter", "ppo.ppo_iter.last_minibatch_dropped"),),
+    ("gus", "03_ppo"): (("test_ppo_iter", "ppo.ppo_iter.sampled_with_replacement"),),
+    ("fay", "03_ppo"): (("test_ppo_losses", "ppo.ppo_losses.old_log_probs_not_detached"),),
+    ("ben", "04_ddpg"): (("test_ou_noise", "ddpg.ou_noise.non_normal_increments"),),
+    ("gus", "04_ddpg"): (("test_ou_noise", "ddpg.ou_noise.non_normal_increments"),),
+    ("fay", "04_ddpg"): (("test_agent", "ddpg.update_model.td_target_from_online_networks"),),
+    ("ben", "05_td3"): (("test_td3", "td3.train.max_of_twin_targets"),),
+    ("gus", "05_td3"): (("test_td3", "td3.train.max_of_twin_targets"),),
+    ("fay", "05_td3"): (("test_td3", "td3.train.smoothing_noise_not_clipped"),),
+}
+"""The mistakes the grader must name in the sample class: per (student, assignment), the
+(question, mistake name) pairs. The class report counts them (``course-lib report``)."""
+
+CORE_ASSIGNMENTS = ("00_gymnasium_tour", "02_a2c")
+"""The assignments where the sample class tries every kind of submission (correct, wrong,
+broken, tampered, hostile); the others hold wrong work only, for the class report."""
 
 
 def make_sample_class(

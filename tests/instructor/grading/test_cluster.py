@@ -16,7 +16,7 @@ import pytest
 from course_lib.instructor.cli import main
 from course_lib.instructor.grading.grade import GRADER_VERSION, GradeSettings, discover, grade_batch
 from course_lib.instructor.grading.gradebook import Gradebook, SubmissionRecord
-from course_lib.instructor.grading.sample import make_sample_class
+from course_lib.instructor.grading.sample import CORE_ASSIGNMENTS, make_sample_class
 from course_lib.instructor.grading.sandbox import Limits
 
 distributed = pytest.importorskip("distributed", reason="the cluster extra is not installed")
@@ -34,7 +34,7 @@ pytestmark = [pytest.mark.notebook, pytest.mark.xdist_group("cluster")]
 def sample(tmp_path_factory):
     """The sample class, its settings, and its serial gradebook snapshot."""
     base = tmp_path_factory.mktemp("cluster")
-    make_sample_class(SOLUTIONS, base)
+    make_sample_class(SOLUTIONS, base, list(CORE_ASSIGNMENTS))
     settings = GradeSettings(
         solutions=SOLUTIONS,
         seed=4242,
@@ -72,6 +72,13 @@ def test_cli_on_a_running_scheduler_gives_the_serial_results(sample, local_clust
     with Gradebook(book_path) as book:
         assert book.snapshot() == serial
     assert len({(row[0], row[1]) for row in serial}) == len(items)
+    # the class report reads the cluster's gradebook as it reads the serial one
+    from course_lib.instructor.grading.report import write_report
+
+    with Gradebook(book_path) as book, Gradebook(base / "serial.sqlite") as local:
+        on_dask = write_report(book, base / "report-dask").findings.read_text()
+        here = write_report(local, base / "report-serial").findings.read_text()
+    assert on_dask == here and "tour.td_target.truncation_masks_bootstrap" in here
 
 
 def test_a_worker_killed_mid_batch_loses_nothing(sample, local_cluster):
