@@ -54,3 +54,24 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if item.path.suffix == ".ipynb":
             item.add_marker(pytest.mark.xdist_group(f"nbval-{item.path.stem}"))
+
+
+def pytest_collection_finish(session):
+    """Under ``--dist loadgroup``, every test with an ``xdist_group`` must carry its group in its
+    node id (pytest-xdist appends ``@group``): without it the groups are silently spread over
+    the workers, and a notebook's nbval cells or a module's shared set-up run on both."""
+    config = session.config
+    if not config.getvalue("loadgroup"):
+        return
+    lost = [
+        item.nodeid
+        for item in session.items
+        if any(True for _ in item.iter_markers("xdist_group")) and "@" not in item.nodeid
+    ]
+    if lost:
+        raise pytest.UsageError(
+            f"pytest-xdist could not tag {len(lost)} tests with their xdist_group (first: "
+            f"{lost[0]}); pytest {pytest.__version__} stores node ids where this pytest-xdist "
+            "does not write them. Install the pytest the dev extra allows: "
+            "pip install -e '.[dev]'."
+        )
