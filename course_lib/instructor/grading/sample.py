@@ -134,15 +134,6 @@ _AC_RETURNS_FORWARD = {
 _A2C_ADVANTAGE_WITH_GRADIENT = {
     "a2c_losses": _edit("advantages = (returns - values).detach()", "advantages = returns - values")
 }
-_PPO_MINIBATCHES_WITH_REPLACEMENT = {  # the source homework's own ppo_iter
-    "ppo_iter": _edit(
-        "        order = torch.randperm(batch_size)\n"
-        "        for start in range(0, batch_size, mini_batch_size):\n"
-        "            idx = order[start:start + mini_batch_size]\n",
-        "        for _ in range(batch_size // mini_batch_size):\n"
-        "            idx = np.random.choice(batch_size, mini_batch_size, replace=False)\n",
-    )
-}
 _PPO_MINIBATCHES_DRAWN_AT_RANDOM = {
     "ppo_iter": _edit(
         "idx = order[start:start + mini_batch_size]",
@@ -180,7 +171,7 @@ STUDENTS: dict[str, dict[str, dict[str, Override] | str]] = {
         "00_gymnasium_tour": {"td_target": _TD_MASK_BUG},
         "01_actor_critic": _AC_ADVANTAGE_WITH_GRADIENT,
         "02_a2c": {"compute_returns": _RETURNS_FORWARD},
-        "03_ppo": _PPO_MINIBATCHES_WITH_REPLACEMENT,
+        "03_ppo": _PPO_MINIBATCHES_DRAWN_AT_RANDOM,
         "04_ddpg": _DDPG_UNIFORM_OU,
         "05_td3": _TD3_MAX_OF_TWINS,
     },
@@ -196,9 +187,7 @@ STUDENTS: dict[str, dict[str, dict[str, Override] | str]] = {
     },
     "gus": {
         "01_actor_critic": _AC_ADVANTAGE_WITH_GRADIENT,
-        "03_ppo": _PPO_MINIBATCHES_DRAWN_AT_RANDOM,
         "04_ddpg": _DDPG_UNIFORM_OU,
-        "05_td3": _TD3_MAX_OF_TWINS,
     },
 }
 """Per student and assignment: solution overrides, or "corrupt" / "empty" for broken files.
@@ -206,8 +195,7 @@ STUDENTS: dict[str, dict[str, dict[str, Override] | str]] = {
 ada: everything right. ben: one classic bug per notebook. cy: unreadable files.
 dee: hostile (rebinds allclose and the checks, swallows errors, fakes observations and
 rewards). eve: a loop that ignores truncation. fay: another classic bug per notebook from
-01 on. gus: ben's bugs in 01, 04 and 05 (so the class report counts two students for them)
-and minibatches drawn at random in 03.
+01 on. gus: ben's bugs in 01 and 04 (so the class report counts two students for them).
 """
 
 KNOWN_MISTAKES: dict[tuple[str, str], tuple[tuple[str, str], ...]] = {
@@ -225,15 +213,12 @@ KNOWN_MISTAKES: dict[tuple[str, str], tuple[tuple[str, str], ...]] = {
     ),
     ("ben", "02_a2c"): (("test_compute_returns", "a2c.compute_returns.accumulated_forwards"),),
     ("fay", "02_a2c"): (("test_a2c_losses", "a2c.losses.advantage_not_detached"),),
-    # the homework's loop also drops the last, smaller minibatch: the count is read first
-    ("ben", "03_ppo"): (("test_ppo_iter", "ppo.ppo_iter.last_minibatch_dropped"),),
-    ("gus", "03_ppo"): (("test_ppo_iter", "ppo.ppo_iter.sampled_with_replacement"),),
+    ("ben", "03_ppo"): (("test_ppo_iter", "ppo.ppo_iter.sampled_with_replacement"),),
     ("fay", "03_ppo"): (("test_ppo_losses", "ppo.ppo_losses.old_log_probs_not_detached"),),
     ("ben", "04_ddpg"): (("test_ou_noise", "ddpg.ou_noise.non_normal_increments"),),
     ("gus", "04_ddpg"): (("test_ou_noise", "ddpg.ou_noise.non_normal_increments"),),
     ("fay", "04_ddpg"): (("test_agent", "ddpg.update_model.td_target_from_online_networks"),),
     ("ben", "05_td3"): (("test_td3", "td3.train.max_of_twin_targets"),),
-    ("gus", "05_td3"): (("test_td3", "td3.train.max_of_twin_targets"),),
     ("fay", "05_td3"): (("test_td3", "td3.train.smoothing_noise_not_clipped"),),
 }
 """The mistakes the grader must name in the sample class: per (student, assignment), the
