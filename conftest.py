@@ -61,7 +61,7 @@ def pytest_collection_finish(session):
     node id (pytest-xdist appends ``@group``): without it the groups are silently spread over
     the workers, and a notebook's nbval cells or a module's shared set-up run on both."""
     config = session.config
-    if not config.getvalue("loadgroup"):
+    if not getattr(config.option, "loadgroup", False):  # set by pytest-xdist, when loaded
         return
     lost = [
         item.nodeid
